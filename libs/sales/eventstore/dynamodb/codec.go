@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -88,7 +89,20 @@ func DecodeItem(item map[string]types.AttributeValue) (domain.Envelope, error) {
 // (aws-lambda-go's events.DynamoDBAttributeValue) into an envelope. It is the
 // only decoder of stream records: the Lambda and every local or replay
 // reader of the stream go through it.
-func DecodeStreamImage(image map[string]events.DynamoDBAttributeValue) (domain.Envelope, error) {
+func DecodeStreamImage(image map[string]events.DynamoDBAttributeValue) (e domain.Envelope, err error) {
+	// aws-lambda-go's accessors panic on a value whose content does not
+	// match its type (the zero DynamoDBAttributeValue claims to be binary
+	// and holds nothing). Such an image is malformed, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			var incompatible events.IncompatibleDynamoDBTypeError
+			var assertion *runtime.TypeAssertionError
+			if rerr, ok := r.(error); !ok || (!errors.As(rerr, &incompatible) && !errors.As(rerr, &assertion)) {
+				panic(r)
+			}
+			e, err = domain.Envelope{}, fmt.Errorf("%w: invalid attribute value: %v", domain.ErrMalformedEnvelope, r)
+		}
+	}()
 	tree := make(map[string]any, len(image))
 	for k, v := range image {
 		x, err := fromStreamValue(v, 0)
