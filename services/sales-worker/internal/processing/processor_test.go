@@ -469,7 +469,9 @@ func TestDrainCutOffReleasesTheClaim(t *testing.T) {
 	var a processing.Action
 	var wg sync.WaitGroup
 	f := &processing.Inflight{}
-	wg.Go(func() { a = r.proc.HandleBatch(ctx, []processing.Message{message(t, e, nil)}, []*processing.Inflight{f})[0] })
+	wg.Go(func() {
+		a = r.proc.HandleBatch(ctx, []processing.Message{message(t, e, nil)}, []*processing.Inflight{f})[0]
+	})
 	<-entered
 	if c, held := f.Claim(); !held || c.Key != e.EventID.String() {
 		t.Fatal("the in-flight claim is not visible to the heartbeat")
