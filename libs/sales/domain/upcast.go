@@ -48,7 +48,16 @@ func (u *Upcasters) Decode(t EventType, version int, data json.RawMessage) (Even
 	if version < 1 || version > current {
 		return nil, fmt.Errorf("%w: %s schema_version %d (this code reads up to %d)", ErrMalformedEnvelope, t, version, current)
 	}
-	for v := version; v < current; v++ {
+	return u.upcastFrom(t, version, data)
+}
+
+// upcastFrom runs the upcaster chain from version to the current schema.
+func (u *Upcasters) upcastFrom(t EventType, version int, data json.RawMessage) (Event, error) {
+	target, err := newEvent(t)
+	if err != nil {
+		return nil, err
+	}
+	for v := version; v < target.SchemaVersion(); v++ {
 		step, ok := u.steps[t][v]
 		if !ok {
 			return nil, fmt.Errorf("%w: no upcaster for %s v%d", ErrMalformedEnvelope, t, v)

@@ -1,0 +1,59 @@
+// Package config reads the sales API's settings from the environment once.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/salesplatform/libs/sales/envconfig"
+)
+
+// Config is every setting of the API. The original image's variable names
+// are kept; new ones are additive with safe defaults.
+type Config struct {
+	Port           int
+	Region         string
+	Table          string
+	StateParameter string
+	// StateTTL is how often the region state is re-read from SSM.
+	StateTTL time.Duration
+	// StateMaxStale is how long a state stays trusted while SSM is
+	// unreachable; after it the region refuses writes.
+	StateMaxStale time.Duration
+	// ShutdownDelay keeps serving after SIGTERM (readiness already 503) so
+	// the load balancer deregisters the task before the listener closes.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests.
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+	AccessLog       bool
+	// LegacyTopic is SNS_SALES_PROCESSING_TOPIC, accepted for compatibility:
+	// the API no longer publishes (the stream publisher does).
+	LegacyTopic string
+}
+
+// FromEnv reads the configuration; lookup is os.LookupEnv in production.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	r := envconfig.New(lookup)
+	c := Config{
+		Port:            r.Int("PORT", 8080, 1, 65535),
+		Region:          r.Required("AWS_REGION", "the region this API serves, e.g. us-east-1"),
+		Table:           r.Required("DYNAMO_SALES_TABLE", "the event store table name"),
+		StateParameter:  r.Required("SSM_PARAMETER_STORE_STATE", "the SSM parameter holding ACTIVE or PASSIVE"),
+		StateTTL:        r.Duration("REGION_STATE_TTL", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		StateMaxStale:   r.Duration("REGION_STATE_MAX_STALE", 60*time.Second, time.Second, time.Hour),
+		ShutdownDelay:   r.Duration("SHUTDOWN_DELAY", 0, 0, time.Minute),
+		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
+		LogLevel:        r.LogLevel("LOG_LEVEL", slog.LevelInfo),
+		AccessLog:       r.Bool("ACCESS_LOG", true),
+		LegacyTopic:     r.String("SNS_SALES_PROCESSING_TOPIC", ""),
+	}
+	if err := r.Err(); err != nil {
+		return c, err
+	}
+	if c.StateMaxStale <= c.StateTTL {
+		return c, fmt.Errorf("configuration: REGION_STATE_MAX_STALE (%s) must be longer than REGION_STATE_TTL (%s)", c.StateMaxStale, c.StateTTL)
+	}
+	return c, nil
+}

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/salesplatform/libs/sales/domain"
+	"github.com/salesplatform/services/sales-api/internal/app"
+)
+
+// errorBody is every error's JSON: {"error": "..."}.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// statusOf is the one table from errors to HTTP statuses and the message a
+// client may see. Anything not listed is a 500 with a generic message: no
+// AWS or Go text ever reaches a client.
+func statusOf(err error) (int, string) {
+	var in *InputError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &in):
+		return fiber.StatusBadRequest, in.Msg
+	case errors.Is(err, domain.ErrSaleNotFound):
+		return fiber.StatusNotFound, "sale not found"
+	case errors.Is(err, app.ErrRegionNotActive):
+		return fiber.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, app.ErrIdempotencyKeyReused):
+		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
+	case errors.Is(err, app.ErrTooManyConflicts):
+		return fiber.StatusConflict, "the sale is being changed concurrently; retry"
+	case errors.As(err, &fe):
+		return fe.Code, fiberMessage(fe)
+	}
+	return fiber.StatusInternalServerError, "internal error"
+}
+
+func fiberMessage(fe *fiber.Error) string {
+	switch fe.Code {
+	case fiber.StatusNotFound:
+		return "route not found"
+	case fiber.StatusMethodNotAllowed:
+		return "method not allowed"
+	case fiber.StatusRequestEntityTooLarge:
+		return "request body is larger than 64 KiB"
+	case fiber.StatusRequestHeaderFieldsTooLarge:
+		return "request headers are too large"
+	case fiber.StatusRequestTimeout:
+		return "request timed out"
+	case fiber.StatusBadRequest:
+		return "malformed HTTP request"
+	}
+	return "request failed"
+}
+
+// errorHandler renders every error, including those fasthttp raises before
+// any middleware ran (body too large, malformed request), so it also sets
+// the request id when the middleware did not.
+func errorHandler(log *slog.Logger, retryAfter int) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := statusOf(err)
+		if c.GetRespHeader(fiber.HeaderXRequestID) == "" {
+			c.Set(fiber.HeaderXRequestID, requestID(c))
+		}
+		if status == fiber.StatusServiceUnavailable {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+		}
+		if status >= 500 && status != fiber.StatusServiceUnavailable {
+			log.Error("request failed", "request_id", c.GetRespHeader(fiber.HeaderXRequestID),
+				"method", c.Method(), "path", c.Path(), "err", err)
+		}
+		return c.Status(status).JSON(errorBody{Error: msg})
+	}
+}
