@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"io"
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
