@@ -44,12 +44,13 @@ func DecodeCreateSale(body []byte) (domain.SaleCreated, error) {
 		return domain.SaleCreated{}, inputErr("request body must be a JSON object")
 	}
 	var req createSaleRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	// Unmarshal also rejects anything after the object.
+	if err := json.Unmarshal(body, &req); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && syn.Offset > 1 && json.Valid(body[:syn.Offset-1]) {
+			return domain.SaleCreated{}, inputErr("request body must hold one JSON object and nothing after it")
+		}
 		return domain.SaleCreated{}, inputErr("request body is not valid JSON: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return domain.SaleCreated{}, inputErr("request body must hold one JSON object and nothing after it")
 	}
 	if isNull(req.Product) {
 		req.Product = nil
