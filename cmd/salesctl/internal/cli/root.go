@@ -44,6 +44,12 @@ func Execute(ctx context.Context, args []string, out, errOut io.Writer) int {
 		Short:         "Operate the sales platform: region state, failover, replay, dead letters",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return Usage("unknown command %q", args[0])
+			}
+			return c.Help()
+		},
 	}
 	def := os.Getenv("SALESCTL_STACK")
 	if def == "" {
