@@ -438,9 +438,11 @@ func (c *Consumer) deleteMessages(ctx context.Context, msgs []types.Message) {
 }
 
 // changeVisibility sets each message's visibility timeout, in batches of
-// ten. Failures are logged: the message then reappears on its current
-// timeout, which is early or late but never lost.
-func (c *Consumer) changeVisibility(ctx context.Context, entries []visibility) {
+// ten, and returns how many changes succeeded. Failures are logged: the
+// message then reappears on its current timeout, which is early or late
+// but never lost.
+func (c *Consumer) changeVisibility(ctx context.Context, entries []visibility) int {
+	changed := 0
 	for start := 0; start < len(entries); start += batchSize {
 		chunk := entries[start:min(start+batchSize, len(entries))]
 		req := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(chunk))
@@ -454,10 +456,15 @@ func (c *Consumer) changeVisibility(ctx context.Context, entries []visibility) {
 			c.log.Warn("visibility change failed", "err", err, "count", len(chunk))
 			continue
 		}
+		changed += len(out.Successful)
 		for _, f := range out.Failed {
-			c.log.Warn("visibility change failed for one message", "id", aws.ToString(f.Id), "code", aws.ToString(f.Code))
+			i, _ := strconv.Atoi(aws.ToString(f.Id))
+			if i >= 0 && i < len(chunk) {
+				c.log.Warn("visibility change failed for one message", "message_id", aws.ToString(chunk[i].msg.MessageId), "code", aws.ToString(f.Code))
+			}
 		}
 	}
+	return changed
 }
 
 // seconds rounds a delay up to SQS's whole seconds within its limits.
@@ -496,8 +503,7 @@ func (c *Consumer) unpark(ctx context.Context) {
 	for _, h := range handles {
 		entries = append(entries, visibility{msg: types.Message{MessageId: aws.String(h.id), ReceiptHandle: aws.String(h.handle)}, timeout: 0})
 	}
-	c.changeVisibility(ctx, entries)
-	c.m.Unparked.Add(float64(len(entries)))
+	c.m.Unparked.Add(float64(c.changeVisibility(ctx, entries)))
 }
 
 // Live reports whether every receive loop is running and has turned over

@@ -335,8 +335,12 @@ func TestPassiveRegionKeepsEventsQueuedUntilItTurnsActive(t *testing.T) {
 	m := w.Metrics()
 	stacktest.Eventually(t, 60*time.Second, func() (bool, string) {
 		gone := testutil.ToFloat64(m.Duplicate.WithLabelValues("elsewhere"))
+		// A slow batch can let a message reappear and be parked twice;
+		// what matters is that all of them are parked and none is lost.
 		parked := testutil.ToFloat64(m.Deferred.WithLabelValues(processing.DeferPassive))
-		return gone == elsewhere && parked == total-elsewhere, fmt.Sprintf("%v deleted as completed elsewhere, %v parked", gone, parked)
+		visible, _ := s.Depth(t, s.QueueURL)
+		return gone == elsewhere && parked >= total-elsewhere && visible == 0,
+			fmt.Sprintf("%v deleted as completed elsewhere, %v parked, %d visible", gone, parked, visible)
 	})
 	if n := s.Total(t, s.QueueURL); n != total-elsewhere {
 		t.Fatalf("%d messages queued while PASSIVE, want %d (none deleted but those completed elsewhere)", n, total-elsewhere)
@@ -354,8 +358,8 @@ func TestPassiveRegionKeepsEventsQueuedUntilItTurnsActive(t *testing.T) {
 		return n == 0, fmt.Sprintf("%d messages still queued after the flip", n)
 	})
 	w.stop()
-	if got := testutil.ToFloat64(m.Unparked); got != total-elsewhere {
-		t.Fatalf("%v unparked, want %d", got, total-elsewhere)
+	if got := testutil.ToFloat64(m.Unparked); got < total-elsewhere {
+		t.Fatalf("%v unparked, want every parked message (%d)", got, total-elsewhere)
 	}
 	objects := s.Lake(t)
 	claims := s.ClaimRecords(t)
