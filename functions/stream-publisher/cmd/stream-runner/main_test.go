@@ -86,7 +86,7 @@ type region struct {
 	store    *store.Store
 }
 
-func newRegion(t *testing.T, moto *motoserver.Server, name string) *region {
+func newRegion(t testing.TB, moto *motoserver.Server, name string) *region {
 	t.Helper()
 	cfg := moto.TestConfig(t, name, awsconfig.Options{})
 	r := &region{name: name, ddb: ddb.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
@@ -157,7 +157,7 @@ func metricsAddr(t *testing.T, logs func() string) string {
 }
 
 // startInProcess runs the runner in this process until the test ends.
-func startInProcess(t *testing.T, env map[string]string) (logs *syncBuffer, stop func()) {
+func startInProcess(t testing.TB, env map[string]string) (logs *syncBuffer, stop func()) {
 	t.Helper()
 	// The SDK reads the endpoint and credentials from the process
 	// environment, not from the runner's lookup.
@@ -234,7 +234,7 @@ func drain(t *testing.T, client *sqs.Client, url string, want int, quiet time.Du
 	}
 }
 
-func newSale(t *testing.T, r *region, product string) domain.Envelope {
+func newSale(t testing.TB, r *region, product string) domain.Envelope {
 	t.Helper()
 	ev, err := domain.NewSaleCreated(product, 1400)
 	if err != nil {
