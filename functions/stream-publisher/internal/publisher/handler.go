@@ -70,7 +70,7 @@ func New(region string, pub Publisher, rec Recorder, log *slog.Logger) *Handler 
 // by SNS) as the batch's single item failure: the mapping checkpoints
 // before it and retries from it, so nothing unpublished is ever
 // acknowledged. Records after it that were published are published again
-// on the retry; the consumers are idempotent. See docs/adr/0021.
+// on the retry; the consumers are idempotent. See docs/adr/0020.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	started := h.now()
 	st := Stats{Records: len(ev.Records)}
