@@ -50,6 +50,15 @@ func (w *shardWorker) run(ctx context.Context) error {
 		if w.shouldRead() {
 			n, err := w.read(ctx)
 			if err != nil {
+				var gone *types.ResourceNotFoundException
+				if errors.As(err, &gone) && ctx.Err() == nil {
+					// The shard aged out of the stream (24 h) while
+					// waiting; the stream itself is checked by Run.
+					w.r.log.Warn("shard no longer exists; treating it as finished", append(w.log(), "error", err)...)
+					w.state.Finished = true
+					w.save(ctx)
+					return nil
+				}
 				if isFatal(err) || ctx.Err() != nil {
 					return errOrNil(ctx, err)
 				}
