@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -49,17 +48,12 @@ func ParseAmount(literal string) (Amount, error) {
 	if f > float64(MaxAmount)/100 {
 		return 0, ErrAmountTooLarge
 	}
-	// The float passed the range checks, so the exponent is small and exact
-	// rational arithmetic is cheap. It decides the cents without rounding.
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return 0, ErrAmountNotNumber
+	// The float passed the range checks; now decide the cents exactly from
+	// the decimal text (a float cannot tell 0.1 from 0.1000000000000000055).
+	cents, err := exactCents(s)
+	if err != nil {
+		return 0, err
 	}
-	r.Mul(r, big.NewRat(100, 1))
-	if !r.IsInt() {
-		return 0, ErrAmountPrecision
-	}
-	cents := Amount(r.Num().Int64())
 	if cents <= 0 {
 		return 0, ErrAmountNotPositive
 	}
@@ -67,6 +61,59 @@ func ParseAmount(literal string) (Amount, error) {
 		return 0, ErrAmountTooLarge
 	}
 	return cents, nil
+}
+
+// exactCents reads a decimal literal d[.d][e±d] as cents, refusing anything
+// finer than a cent. The caller has bounded its value and length.
+func exactCents(s string) (Amount, error) {
+	mant, expText := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, expText = s[:i], s[i+1:]
+	}
+	mant = strings.TrimPrefix(mant, "+")
+	intPart, fracPart, _ := strings.Cut(mant, ".")
+	if intPart == "" && fracPart == "" || !allDigits(intPart) || !allDigits(fracPart) {
+		return 0, ErrAmountNotNumber
+	}
+	exp := 0
+	if expText != "" {
+		e, err := strconv.Atoi(expText)
+		if err != nil {
+			return 0, ErrAmountNotNumber
+		}
+		exp = e
+	}
+	digits := strings.TrimLeft(intPart+fracPart, "0")
+	scale := len(fracPart) - exp // value = digits × 10^-scale
+	for scale > 2 && strings.HasSuffix(digits, "0") {
+		digits, scale = digits[:len(digits)-1], scale-1
+	}
+	if digits == "" {
+		return 0, nil
+	}
+	if scale > 2 {
+		return 0, ErrAmountPrecision
+	}
+	if len(digits)+2-scale > 15 { // more than 10^15 cents: far above MaxAmount
+		return 0, ErrAmountTooLarge
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		return 0, ErrAmountNotNumber
+	}
+	for ; scale < 2; scale++ {
+		n *= 10
+	}
+	return Amount(n), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // String renders the amount as a decimal with at most two places and no

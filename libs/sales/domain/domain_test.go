@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"errors"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -222,6 +223,28 @@ func FuzzParseEnvelope(f *testing.F) {
 		back, err := ParseEnvelope(again)
 		if err != nil || back != got {
 			t.Fatalf("round trip changed the envelope: %v\n%+v\n%+v", err, got, back)
+		}
+	})
+}
+
+// FuzzParseAmount checks the decimal parser against exact rational
+// arithmetic: whenever it accepts, the cents are exactly the value.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"14", "14.00", "0.01", "1e3", "1.4e1", "0.1e-1", "1000000000", "1.005", "0x1p4", "+1", "1_0", ".5", "5.", "0.00000000000000000000000001e28"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseAmount(s)
+		if err != nil {
+			return
+		}
+		r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+		if !ok {
+			t.Fatalf("ParseAmount(%q) = %d but the literal is not a number", s, got)
+		}
+		want := new(big.Rat).Mul(r, big.NewRat(100, 1))
+		if !want.IsInt() || want.Num().Int64() != int64(got) || got <= 0 || got > MaxAmount {
+			t.Fatalf("ParseAmount(%q) = %d, exact value ×100 = %s", s, got, want.RatString())
 		}
 	})
 }

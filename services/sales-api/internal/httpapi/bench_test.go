@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -67,4 +66,13 @@ func BenchmarkGetSale(b *testing.B) {
 	}
 }
 
-var _ = context.Background
+
+func BenchmarkDecodeCreateSale(b *testing.B) {
+	body := []byte(seedBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := httpapi.DecodeCreateSale(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
