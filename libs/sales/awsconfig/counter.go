@@ -136,4 +136,3 @@ func (c Counts) String() string {
 	}
 	return b.String()
 }
-

@@ -38,7 +38,9 @@ func (r *Reader) get(name string) (string, bool) {
 	return v, ok && v != ""
 }
 
-func (r *Reader) fail(format string, args ...any) { r.problems = append(r.problems, fmt.Sprintf(format, args...)) }
+func (r *Reader) fail(format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
 
 // Required returns a variable that must be set; what describes it.
 func (r *Reader) Required(name, what string) string {

@@ -66,7 +66,10 @@ func IdempotencyTable(t testing.TB, client *ddb.Client, name string) {
 
 func waitTable(t testing.TB, client *ddb.Client, name string) {
 	t.Helper()
-	w := ddb.NewTableExistsWaiter(client, func(o *ddb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond; o.MaxDelay = 500 * time.Millisecond })
+	w := ddb.NewTableExistsWaiter(client, func(o *ddb.TableExistsWaiterOptions) {
+		o.MinDelay = 50 * time.Millisecond
+		o.MaxDelay = 500 * time.Millisecond
+	})
 	if err := w.Wait(context.Background(), &ddb.DescribeTableInput{TableName: &name}, 30*time.Second); err != nil {
 		t.Fatalf("table %s not active: %v", name, err)
 	}

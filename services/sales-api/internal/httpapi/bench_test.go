@@ -66,7 +66,6 @@ func BenchmarkGetSale(b *testing.B) {
 	}
 }
 
-
 func BenchmarkDecodeCreateSale(b *testing.B) {
 	body := []byte(seedBody)
 	b.ReportAllocs()
