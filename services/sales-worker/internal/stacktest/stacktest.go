@@ -46,6 +46,8 @@ type Options struct {
 	MaxReceiveCount int
 	// State is the region state to start with (default ACTIVE).
 	State string
+	// Moto is the emulator to use (default: the package's shared one).
+	Moto *motoserver.Server
 }
 
 // Stack is one region's worker resources.
@@ -67,7 +69,10 @@ type Stack struct {
 // New creates the resources in the package's shared emulator.
 func New(t testing.TB, region string, o Options) *Stack {
 	t.Helper()
-	moto := motoserver.Shared(t)
+	moto := o.Moto
+	if moto == nil {
+		moto = motoserver.Shared(t)
+	}
 	cfg := moto.TestConfig(t, region, awsconfig.Options{})
 	s := &Stack{
 		Region: region, Moto: moto, AWS: cfg,
