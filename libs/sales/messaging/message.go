@@ -23,6 +23,13 @@ const (
 	AttrSchemaVersion = "schema_version"
 )
 
+// AttrReprocessGeneration marks a deliberate reprocessing (operator CLI's
+// reprocess command): a generation N > 0 makes the worker claim the event
+// under its own idempotency key, write the lake object under
+// reprocess/g<N>/ and append nothing to the event store. It is not part of
+// Attributes: normal publishing never sets it.
+const AttrReprocessGeneration = "reprocess_generation"
+
 // MaxBodyBytes is the largest body the worker accepts. Real envelopes are
 // well under 2 KiB; anything near SQS's 256 KiB limit is not ours.
 const MaxBodyBytes = 64 << 10

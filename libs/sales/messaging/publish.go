@@ -56,6 +56,7 @@ type Publisher struct {
 	client      PublishAPI
 	topicARN    string
 	concurrency int
+	extra       map[string]string
 }
 
 // PublisherOptions tune a Publisher.
@@ -64,6 +65,10 @@ type PublisherOptions struct {
 	// (default 4). SNS standard topics do not order messages, so
 	// concurrency changes no guarantee, only latency.
 	Concurrency int
+	// ExtraAttributes are added as String message attributes to every
+	// message, after Attributes(e) (which they may not replace). The
+	// operator CLI's reprocessing sets AttrReprocessGeneration this way.
+	ExtraAttributes map[string]string
 }
 
 // NewPublisher returns a publisher to topicARN.
@@ -71,7 +76,11 @@ func NewPublisher(client PublishAPI, topicARN string, o PublisherOptions) *Publi
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	return &Publisher{client: client, topicARN: topicARN, concurrency: o.Concurrency}
+	extra := make(map[string]string, len(o.ExtraAttributes))
+	for k, v := range o.ExtraAttributes {
+		extra[k] = v
+	}
+	return &Publisher{client: client, topicARN: topicARN, concurrency: o.Concurrency, extra: extra}
 }
 
 // TopicARN is the topic this publisher sends to.
@@ -121,11 +130,20 @@ func (r PublishResult) Err() error {
 // envelope's JSON, the attributes are Attributes(e) with schema_version as
 // a Number so filter policies can compare it numerically.
 func Entry(id string, e domain.Envelope) (snstypes.PublishBatchRequestEntry, int, error) {
+	return entry(id, e, nil)
+}
+
+func entry(id string, e domain.Envelope, extra map[string]string) (snstypes.PublishBatchRequestEntry, int, error) {
 	body, err := Body(e)
 	if err != nil {
 		return snstypes.PublishBatchRequestEntry{}, 0, err
 	}
 	attrs := Attributes(e)
+	for k, v := range extra {
+		if _, taken := attrs[k]; !taken {
+			attrs[k] = v
+		}
+	}
 	size := len(body)
 	mav := make(map[string]snstypes.MessageAttributeValue, len(attrs))
 	for name, value := range attrs {
@@ -166,7 +184,7 @@ func (p *Publisher) Publish(ctx context.Context, envs []domain.Envelope) Publish
 		cur, curBytes = batch{}, 0
 	}
 	for i, e := range envs {
-		entry, size, err := Entry(strconv.Itoa(i), e)
+		entry, size, err := entry(strconv.Itoa(i), e, p.extra)
 		if err != nil {
 			res.Errs[i] = err
 			continue
