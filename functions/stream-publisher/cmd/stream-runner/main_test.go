@@ -321,7 +321,14 @@ func TestEndToEndBothRegions(t *testing.T) {
 	replicate(t, processing[0], us)
 
 	usLogs, stopUS := startInProcess(t, runnerEnv(moto, us, t.TempDir()))
-	_, stopSA := startInProcess(t, runnerEnv(moto, sa, t.TempDir()))
+	saLogs, stopSA := startInProcess(t, runnerEnv(moto, sa, t.TempDir()))
+	// moto loses about one answer in 1,000 after doing the work; the SDK
+	// then retries PublishBatch and SNS delivers those entries twice (as
+	// AWS may after a timeout). Such retries are counted by the runners'
+	// request counters and excused; nothing else may duplicate.
+	retriedSNS := func() int {
+		return snsRetries(t, metricsAddr(t, usLogs.String)) + snsRetries(t, metricsAddr(t, saLogs.String))
+	}
 
 	for _, q := range []struct {
 		name   string
@@ -333,10 +340,21 @@ func TestEndToEndBothRegions(t *testing.T) {
 		if len(got) != len(processing) {
 			t.Errorf("%s: %d distinct events, want %d", q.name, len(got), len(processing))
 		}
+		extra := 0
+		for _, e := range processing {
+			extra += max(0, len(got[e.EventID])-1)
+		}
+		if extra > 0 {
+			if r := retriedSNS(); r == 0 || extra > r*messaging.MaxBatchEntries {
+				t.Errorf("%s: %d duplicate deliveries with %d retried PublishBatch requests", q.name, extra, r)
+			} else {
+				t.Logf("%s: %d duplicates explained by %d retried PublishBatch requests", q.name, extra, r)
+			}
+		}
 		for _, e := range processing {
 			msgs := got[e.EventID]
-			if len(msgs) != 1 {
-				t.Errorf("%s: %s %s arrived %d times, want exactly once", q.name, e.EventType, e.EventID, len(msgs))
+			if len(msgs) == 0 {
+				t.Errorf("%s: %s %s never arrived", q.name, e.EventType, e.EventID)
 				continue
 			}
 			want := map[string][2]string{
@@ -361,10 +379,15 @@ func TestEndToEndBothRegions(t *testing.T) {
 	if len(all) != len(usPublished) {
 		t.Errorf("us-east-1 topic carried %d events, want its own %d (replicated sa-east-1 events must not be published here)", len(all), len(usPublished))
 	}
+	allExtra := 0
 	for _, e := range usPublished {
-		if len(all[e.EventID]) != 1 {
-			t.Errorf("us-east-1 topic: %s %s published %d times", e.EventType, e.EventID, len(all[e.EventID]))
+		if len(all[e.EventID]) == 0 {
+			t.Errorf("us-east-1 topic: %s %s not published", e.EventType, e.EventID)
 		}
+		allExtra += max(0, len(all[e.EventID])-1)
+	}
+	if r := retriedSNS(); allExtra > r*messaging.MaxBatchEntries {
+		t.Errorf("us-east-1 topic: %d duplicate deliveries with %d retried PublishBatch requests", allExtra, r)
 	}
 
 	addr := metricsAddr(t, usLogs.String)
@@ -449,7 +472,11 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	appendN(40)
 	checkpoints := t.TempDir()
 	env := runnerEnv(moto, us, checkpoints, "STREAM_BATCH_SIZE", fmt.Sprint(batchSize), "PUBLISH_CONCURRENCY", "1", "STREAM_POLL_INTERVAL", "20ms")
-	logPath := filepath.Join(t.TempDir(), "runner.log")
+	logDir := t.TempDir()
+	logPath := filepath.Join(logDir, "first.log")
+	fileLogs := func(path string) func() string {
+		return func() string { b, _ := os.ReadFile(path); return string(b) }
+	}
 
 	first := child(t, env, logPath)
 	got := map[uuid.UUID][]received{}
@@ -473,6 +500,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 			_, _ = us.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &us.queueURL, ReceiptHandle: m.ReceiptHandle})
 		}
 	}
+	retried := snsRetries(t, metricsAddr(t, fileLogs(logPath)))
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -480,8 +508,10 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	killedAt := len(got)
 
 	appendN(10)
+	logPath = filepath.Join(logDir, "second.log")
 	second := child(t, env, logPath)
 	drain(t, us.sqs, us.queueURL, len(all), 1500*time.Millisecond, got)
+	retried += snsRetries(t, metricsAddr(t, fileLogs(logPath)))
 
 	duplicates := 0
 	for _, e := range all {
@@ -491,12 +521,12 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 		}
 		duplicates += max(0, n-1)
 	}
-	t.Logf("killed after %d of %d events had arrived; %d duplicate deliveries after restart", killedAt, len(all), duplicates)
+	t.Logf("killed after %d of %d events had arrived; %d duplicate deliveries after restart (%d PublishBatch requests retried by the SDK)", killedAt, len(all), duplicates, retried)
 	// Checkpoints are saved after every batch, so at most the batch in
-	// flight at the kill (and the records of the partial batch published
-	// before it) come again.
-	if duplicates > batchSize {
-		t.Errorf("%d duplicates, want at most one batch (%d)", duplicates, batchSize)
+	// flight at the kill comes again, plus the entries of any PublishBatch
+	// the SDK retried after a lost answer.
+	if bound := batchSize * (1 + retried); duplicates > bound {
+		t.Errorf("%d duplicates, want at most one batch plus SDK retries (%d)", duplicates, bound)
 	}
 
 	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
@@ -521,4 +551,28 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	if !strings.Contains(string(b), `"sequence"`) {
 		t.Fatalf("checkpoint holds no position: %s", b)
 	}
+}
+
+// snsRetries reads a runner's /metrics: PublishBatch HTTP requests minus
+// PublishBatch operations, i.e. attempts the SDK retried.
+func snsRetries(t testing.TB, addr string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	value := func(name string) int {
+		prefix := name + `{operation="PublishBatch",service="SNS"} `
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				var n float64
+				fmt.Sscan(v, &n)
+				return int(n)
+			}
+		}
+		return 0
+	}
+	return value("aws_requests_total") - value("aws_operations_total")
 }
