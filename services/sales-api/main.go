@@ -98,7 +98,7 @@ func run(ctx context.Context, lookup func(string) (string, bool)) error {
 		RetryAfter: int(cfg.StateTTL.Seconds()) + 1,
 		AccessLog:  cfg.AccessLog,
 	})
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}

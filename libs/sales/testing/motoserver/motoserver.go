@@ -192,3 +192,11 @@ func FreePort() (int, error) {
 	}
 	return addr.Port, nil
 }
+
+// PID is the emulator's process id (0 for a borrowed one).
+func (s *Server) PID() int {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}

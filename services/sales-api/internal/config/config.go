@@ -12,6 +12,9 @@ import (
 // Config is every setting of the API. The original image's variable names
 // are kept; new ones are additive with safe defaults.
 type Config struct {
+	// Host is the listen address (HTTP_HOST, default all interfaces as a
+	// container needs; the local stack sets 127.0.0.1).
+	Host           string
 	Port           int
 	Region         string
 	Table          string
@@ -37,6 +40,7 @@ type Config struct {
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := envconfig.New(lookup)
 	c := Config{
+		Host:            r.String("HTTP_HOST", ""),
 		Port:            r.Int("PORT", 8080, 1, 65535),
 		Region:          r.Required("AWS_REGION", "the region this API serves, e.g. us-east-1"),
 		Table:           r.Required("DYNAMO_SALES_TABLE", "the event store table name"),
