@@ -16,6 +16,7 @@ import (
 	"github.com/salesplatform/functions/stream-publisher/internal/app"
 	"github.com/salesplatform/functions/stream-publisher/internal/config"
 	"github.com/salesplatform/functions/stream-publisher/internal/publisher"
+	"github.com/salesplatform/libs/sales/awsconfig"
 )
 
 func main() {
@@ -36,5 +37,10 @@ func initHandler(ctx context.Context, lookup func(string) (string, bool), out io
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: c.LogLevel})).With("service", "stream-publisher")
-	return app.NewHandler(ctx, c, app.Options{Recorder: publisher.NewEMF(out, "stream-publisher"), Logger: log})
+	counter := awsconfig.NewRequestCounter(nil)
+	return app.NewHandler(ctx, c, app.Options{
+		Recorder: publisher.NewEMF(out, "stream-publisher", counter),
+		AWS:      awsconfig.Options{Counter: counter},
+		Logger:   log,
+	})
 }

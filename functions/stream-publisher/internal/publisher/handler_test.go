@@ -323,7 +323,7 @@ func TestPublisherRegionOverride(t *testing.T) {
 
 func TestEMFLine(t *testing.T) {
 	var buf bytes.Buffer
-	emf := publisher.NewEMF(&buf, "stream-publisher")
+	emf := publisher.NewEMF(&buf, "stream-publisher", nil)
 	emf.Record(publisher.Stats{Records: 7, Published: 4, SkippedReplicated: 1, SkippedNotInsert: 1, Undecodable: 1, Retried: 1, PublishCalls: 1, OldestRecordAge: 1500 * time.Millisecond})
 	var line map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/salesplatform/libs/sales/awsconfig"
 )
 
 // Namespace of the CloudWatch metrics the Lambda emits.
@@ -18,13 +20,23 @@ const Namespace = "SalesPlatform/StreamPublisher"
 type EMF struct {
 	w       io.Writer
 	service string
+	counter *awsconfig.RequestCounter
 	mu      sync.Mutex
+	before  awsconfig.Counts
 	now     func() time.Time
 }
 
-// NewEMF writes to w with the dimension Service=service.
-func NewEMF(w io.Writer, service string) *EMF {
-	return &EMF{w: w, service: service, now: time.Now}
+// NewEMF writes to w with the dimension Service=service. With a counter
+// (the one the SNS client was loaded with), each line also carries the SNS
+// HTTP requests of the invocation, SDK retries included. Lambda runs one
+// invocation at a time per environment, so the difference between two
+// lines is that invocation's.
+func NewEMF(w io.Writer, service string, counter *awsconfig.RequestCounter) *EMF {
+	e := &EMF{w: w, service: service, counter: counter, now: time.Now}
+	if counter != nil {
+		e.before = counter.Requests()
+	}
+	return e
 }
 
 type emfMetric struct {
@@ -54,6 +66,7 @@ var emfMetrics = []emfMetric{
 	{"PublishCalls", "Count"},
 	{"OldestRecordAge", "Milliseconds"},
 	{"HandlerDuration", "Milliseconds"},
+	{"SNSRequests", "Count"},
 }
 
 // Record implements Recorder.
@@ -75,12 +88,19 @@ func (e *EMF) Record(s Stats) {
 		"OldestRecordAge":   s.OldestRecordAge.Milliseconds(),
 		"HandlerDuration":   float64(s.Duration.Microseconds()) / 1000,
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var requests int64
+	if e.counter != nil {
+		now := e.counter.Requests()
+		requests = now.Sub(e.before).Total("SNS")
+		e.before = now
+	}
+	line["SNSRequests"] = requests
 	b, err := json.Marshal(line)
 	if err != nil {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	_, _ = e.w.Write(append(b, '\n'))
 }
 
