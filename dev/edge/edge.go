@@ -61,6 +61,9 @@ type Config struct {
 	Registry       *prometheus.Registry
 	// Rand returns a uniform float in [0, 1) (default math/rand/v2).
 	Rand func() float64
+	// OnDialChange is called after a dial changed (the command persists
+	// the dials with it, so a restarted edge keeps a failover's routing).
+	OnDialChange func([]RegionState)
 }
 
 // RegionHeader names the region that served a response.
@@ -332,6 +335,9 @@ func (e *Edge) SetDial(name string, dial int) error {
 	}
 	r.dial = dial
 	e.dials.WithLabelValues(name).Set(float64(dial))
+	if e.cfg.OnDialChange != nil {
+		go e.cfg.OnDialChange(e.Dials())
+	}
 	return nil
 }
 

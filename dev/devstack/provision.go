@@ -1,0 +1,120 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// ProvisionRequest is what a provisioner needs to know.
+type ProvisionRequest struct {
+	Root     string
+	Dir      string
+	Endpoint string // the emulator's URL
+	Regions  []string
+	// OutputsPath is where the stack description must end up.
+	OutputsPath string
+	// Log receives the tools' output.
+	Log io.Writer
+}
+
+// Provisioner creates the stack's resources in the emulator and describes
+// them.
+type Provisioner interface {
+	Provision(ctx context.Context, req ProvisionRequest) (Outputs, error)
+	Name() string
+}
+
+// Terragrunt provisions through the infrastructure's local environment:
+// `task infra:local:apply` then `task infra:local:outputs`, with
+// AWS_ENDPOINT_URL naming the emulator. This is the one way the local
+// stack's resources come into being.
+type Terragrunt struct{}
+
+// Name implements Provisioner.
+func (Terragrunt) Name() string { return "terragrunt (task infra:local:apply)" }
+
+// Provision implements Provisioner.
+func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
+	env := append(os.Environ(),
+		"AWS_ENDPOINT_URL="+req.Endpoint,
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_EC2_METADATA_DISABLED=true",
+		// Where the infrastructure tasks keep their working files and
+		// write the outputs, so that two stacks (a developer's and the
+		// end-to-end tests') never share a directory.
+		"LOCAL_DIR="+req.Dir,
+		"OUTPUTS_FILE="+req.OutputsPath,
+		"TG_DOWNLOAD_DIR="+filepath.Join(req.Dir, "terragrunt-cache"),
+	)
+	for _, t := range []string{"infra:local:apply", "infra:local:outputs"} {
+		if err := runTask(ctx, req.Root, env, req.Log, t); err != nil {
+			return Outputs{}, err
+		}
+	}
+	return LoadOutputs(req.OutputsPath)
+}
+
+func runTask(ctx context.Context, root string, env []string, log io.Writer, task string) error {
+	cmd := exec.CommandContext(ctx, "go", "-C", filepath.Join(root, "tools"), "tool", "task", "-d", root, task)
+	cmd.Dir = root
+	cmd.Env = env
+	var tail tailBuffer
+	cmd.Stdout = io.MultiWriter(log, &tail)
+	cmd.Stderr = io.MultiWriter(log, &tail)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("task %s: %w\n%s", task, err, tail.String())
+	}
+	return nil
+}
+
+// tailBuffer keeps the last 4 KiB written, for error messages.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
+
+// TaskExists reports whether the root Taskfile (with its includes) has
+// task name.
+func TaskExists(ctx context.Context, root, name string) bool {
+	cmd := exec.CommandContext(ctx, "go", "-C", filepath.Join(root, "tools"), "tool", "task", "-d", root, "--list-all")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return false
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "* "))
+		if len(f) > 0 && strings.TrimSuffix(f[0], ":") == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Auto uses Terragrunt once the infrastructure task exists and the
+// temporary fixtures until then.
+type Auto struct{}
+
+// Name implements Provisioner.
+func (Auto) Name() string { return "auto" }
+
+// Provision implements Provisioner.
+func (Auto) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
+	if TaskExists(ctx, req.Root, "infra:local:apply") {
+		return Terragrunt{}.Provision(ctx, req)
+	}
+	fmt.Fprintln(req.Log, "task infra:local:apply does not exist yet: creating the resources with the TEMPORARY fixtures")
+	return temporaryFixtures{}.Provision(ctx, req)
+}
