@@ -31,7 +31,9 @@ import (
 
 type temporaryFixtures struct{}
 
-func (temporaryFixtures) Name() string { return "TEMPORARY fixtures (until task infra:local:apply exists)" }
+func (temporaryFixtures) Name() string {
+	return "TEMPORARY fixtures (until task infra:local:apply exists)"
+}
 
 func (temporaryFixtures) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
 	out := Outputs{Regions: map[string]RegionOutputs{}}

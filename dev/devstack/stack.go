@@ -410,5 +410,3 @@ func tailFile(path string, lines int) string {
 	}
 	return strings.Join(ls, "\n")
 }
-
-

@@ -90,7 +90,9 @@ func (t *Tracer) PostAndTrace(ctx context.Context, body string, timeout time.Dur
 	if err != nil {
 		return res, err
 	}
-	hop := func(name, note string) { res.Hops = append(res.Hops, Hop{Name: name, At: time.Since(start), Note: note}) }
+	hop := func(name, note string) {
+		res.Hops = append(res.Hops, Hop{Name: name, At: time.Since(start), Note: note})
+	}
 	hop(fmt.Sprintf("201 Created by sales-api/%s (through the edge)", res.Origin), "")
 
 	regions := t.Clients.Outputs.RegionNames()
