@@ -26,7 +26,7 @@ func Handler(reg *prometheus.Registry, live, ready Check, log *slog.Logger) http
 	mux.HandleFunc("GET /liveness", probe(live, log, "liveness"))
 	mux.HandleFunc("GET /readiness", probe(ready, log, "readiness"))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, _ *http.Request) {
 		write(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
 	return mux
