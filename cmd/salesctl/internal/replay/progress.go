@@ -153,4 +153,3 @@ func Line(label, unit string, s Snapshot) string {
 	fmt.Fprintf(&b, ", elapsed %s", s.Elapsed.Round(time.Second))
 	return b.String()
 }
-

@@ -37,6 +37,8 @@ type Item struct {
 	// ID identifies the item across runs (event id, message id).
 	ID  string
 	Env domain.Envelope
+	// Payload is what a custom sender sends (a dead letter).
+	Payload any
 	// Skip, when set, is why the item is not published (a filter).
 	Skip string
 	// Err, when set, is a permanent problem (an undecodable item): the
@@ -307,12 +309,78 @@ func (r *Runner) Handle(ctx context.Context, laneName string, items []Item) erro
 	r.mu.Unlock()
 	for start := 0; start < len(pub); {
 		n := min(r.chunkSize(), len(pub)-start)
-		if err := r.publishChunk(ctx, laneName, pub[start:start+n]); err != nil {
+		if _, err := r.sendChunk(ctx, laneName, pub[start:start+n], r.publish); err != nil {
 			return err
 		}
 		start += n
 	}
 	return nil
+}
+
+// publish sends items through the SNS publisher.
+func (r *Runner) publish(ctx context.Context, items []Item) []error {
+	envs := make([]domain.Envelope, len(items))
+	for i, it := range items {
+		envs[i] = it.Env
+	}
+	return r.o.Publisher.Publish(ctx, envs).Errs
+}
+
+// SendFunc sends items somewhere and returns one error per item (nil:
+// sent). Errors that are *RejectedError were refused cleanly (nothing was
+// sent); any other error may hide a send that happened.
+type SendFunc func(ctx context.Context, items []Item) []error
+
+// RejectedError is an item the target refused: nothing was sent, and a
+// retry may pass.
+type RejectedError struct{ Err error }
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Send is Handle for sources that send by themselves (a queue redrive):
+// the same rate limit, in-flight record, retries and counts, with send in
+// place of the SNS publisher. It returns the items sent by this call; an
+// item already in the lane's Done list is neither sent nor returned.
+func (r *Runner) Send(ctx context.Context, laneName string, items []Item, send SendFunc) ([]Item, error) {
+	var fresh []Item
+	r.mu.Lock()
+	r.lane(laneName)
+	for _, it := range items {
+		if !r.done[laneName][it.ID] {
+			r.runRead++
+			fresh = append(fresh, it)
+		}
+	}
+	r.mu.Unlock()
+	var sent []Item
+	for start := 0; start < len(fresh); {
+		n := min(r.chunkSize(), len(fresh)-start)
+		ok, err := r.sendChunk(ctx, laneName, fresh[start:start+n], send)
+		sent = append(sent, ok...)
+		if err != nil {
+			return sent, err
+		}
+		start += n
+	}
+	return sent, nil
+}
+
+// IsDone reports whether id is in the lane's Done list (sent by this or an
+// earlier run, not yet committed).
+func (r *Runner) IsDone(laneName, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done[laneName][id]
+}
+
+// Count commits counts that no lane page carries (a server-side move).
+func (r *Runner) Count(c Counts) error {
+	r.mu.Lock()
+	r.state.Counts.add(c)
+	r.runRead += c.Read
+	r.mu.Unlock()
+	return r.persist()
 }
 
 // chunkSize is how many events one publish call carries: ten per SNS
@@ -345,9 +413,9 @@ func (r *Runner) wait(ctx context.Context, n int) error {
 	return nil
 }
 
-func (r *Runner) publishChunk(ctx context.Context, laneName string, chunk []Item) error {
+func (r *Runner) sendChunk(ctx context.Context, laneName string, chunk []Item, send SendFunc) ([]Item, error) {
 	if err := r.wait(ctx, len(chunk)); err != nil {
-		return err
+		return nil, err
 	}
 	ids := make([]string, len(chunk))
 	for i, it := range chunk {
@@ -358,9 +426,10 @@ func (r *Runner) publishChunk(ctx context.Context, laneName string, chunk []Item
 	l.Inflight = ids
 	r.mu.Unlock()
 	if err := r.persist(); err != nil {
-		return err
+		return nil, err
 	}
 
+	var sent []Item
 	pending := chunk
 	var lastErr error
 	uncertain := map[string]bool{} // may have been published by an earlier attempt
@@ -369,11 +438,7 @@ func (r *Runner) publishChunk(ctx context.Context, laneName string, chunk []Item
 		if r.o.DryRun {
 			errs = make([]error, len(pending))
 		} else {
-			envs := make([]domain.Envelope, len(pending))
-			for i, it := range pending {
-				envs[i] = it.Env
-			}
-			errs = r.o.Publisher.Publish(ctx, envs).Errs
+			errs = send(ctx, pending)
 		}
 		var retry []Item
 		r.mu.Lock()
@@ -390,6 +455,7 @@ func (r *Runner) publishChunk(ctx context.Context, laneName string, chunk []Item
 				r.doneCounts[laneName].add(c)
 				l.Done = append(l.Done, it.ID)
 				r.done[laneName][it.ID] = true
+				sent = append(sent, it)
 			case permanent(err):
 				r.o.Logger.Error("event cannot be published; counted as failed", "event_id", it.ID, "error", err)
 				r.failLocked(laneName, l, it.ID, err.Error())
@@ -416,25 +482,29 @@ func (r *Runner) publishChunk(ctx context.Context, laneName string, chunk []Item
 		if attempt >= r.o.MaxAttempts || ctx.Err() != nil {
 			_ = r.persist()
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return sent, ctx.Err()
 			}
-			return fmt.Errorf("%w: %d event(s) not published after %d attempts: %v", ErrPublish, len(pending), attempt, lastErr)
+			return sent, fmt.Errorf("%w: %d item(s) not sent after %d attempts: %v", ErrPublish, len(pending), attempt, lastErr)
 		}
 		r.o.Logger.Warn("publish failed; retrying", "events", len(pending), "attempt", attempt, "error", lastErr)
 		backoff := r.o.RetryBackoff << min(attempt-1, 5)
 		select {
 		case <-ctx.Done():
 			_ = r.persist()
-			return ctx.Err()
+			return sent, ctx.Err()
 		case <-time.After(backoff):
 		}
 	}
-	return nil
+	return sent, nil
 }
 
 // permanent tells failures no retry can fix (an event SNS refuses for
 // what it is) from the ones that may pass.
 func permanent(err error) bool {
+	var rej *RejectedError
+	if errors.As(err, &rej) {
+		return false
+	}
 	var ee *messaging.EntryError
 	if errors.As(err, &ee) {
 		return ee.SenderFault
@@ -446,7 +516,8 @@ func permanent(err error) bool {
 // message (no answer, a lost connection) from clean rejections.
 func mayHavePublished(err error) bool {
 	var ee *messaging.EntryError
-	return !errors.As(err, &ee)
+	var rej *RejectedError
+	return !errors.As(err, &ee) && !errors.As(err, &rej)
 }
 
 // Advance commits a lane's page: the cursor moves past it, its counts join
