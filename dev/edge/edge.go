@@ -325,9 +325,9 @@ func (e *Edge) SetDial(name string, dial int) error {
 		return fmt.Errorf("dial %d outside 0-100", dial)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	r, ok := e.regions[name]
 	if !ok {
+		e.mu.Unlock()
 		return fmt.Errorf("%w %q", ErrUnknownRegion, name)
 	}
 	if r.dial != dial {
@@ -335,8 +335,9 @@ func (e *Edge) SetDial(name string, dial int) error {
 	}
 	r.dial = dial
 	e.dials.WithLabelValues(name).Set(float64(dial))
+	e.mu.Unlock()
 	if e.cfg.OnDialChange != nil {
-		go e.cfg.OnDialChange(e.Dials())
+		e.cfg.OnDialChange(e.Dials())
 	}
 	return nil
 }

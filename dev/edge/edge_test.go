@@ -209,3 +209,19 @@ func TestNewRejectsBadUpstreams(t *testing.T) {
 		}
 	}
 }
+
+func TestDialChangeCallbackSeesTheNewDials(t *testing.T) {
+	a := newBackend(t, "us-east-1")
+	got := make(chan []RegionState, 1)
+	e, err := New(Config{Upstreams: []Upstream{{Region: "us-east-1", URL: a.srv.URL, Dial: 100}}, Logger: slog.New(slog.DiscardHandler),
+		OnDialChange: func(d []RegionState) { got <- d }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetDial("us-east-1", 40); err != nil {
+		t.Fatal(err)
+	}
+	if d := <-got; len(d) != 1 || d[0].Dial != 40 {
+		t.Fatalf("callback got %+v", d)
+	}
+}
