@@ -138,6 +138,17 @@ func drainOnce(b *testing.B, bin string, consumers int) {
 	b.ReportMetric(requests/processed, "requests/sale")
 	b.ReportMetric(float64(peakRSS)/1024, "MiB-peak-RSS")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/processed, "worker-CPU-ms/sale")
+	// Mean latency of the calls on the path, as the worker saw them: on
+	// moto they, not the worker, set the drain time.
+	for _, op := range []struct{ service, name, unit string }{
+		{"SQS", "ReceiveMessage", "ms/receive"}, {"DynamoDB", "PutItem", "ms/claim"},
+		{"S3", "PutObject", "ms/lake-put"}, {"DynamoDB", "TransactWriteItems", "ms/commit"},
+	} {
+		labels := fmt.Sprintf(`{operation=%q,service=%q}`, op.name, op.service)
+		if n := metrics["aws_operation_seconds_count"+labels]; n > 0 {
+			b.ReportMetric(1000*metrics["aws_operation_seconds_sum"+labels]/n, op.unit)
+		}
+	}
 	b.ReportMetric(0, "ns/op") // one drain per op: the ns figure says nothing
 }
 

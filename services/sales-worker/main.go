@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/salesplatform/libs/sales/awsconfig"
 
 	"github.com/salesplatform/services/sales-worker/internal/config"
@@ -37,7 +39,9 @@ func run(log *slog.Logger) error {
 	defer stop()
 
 	m := metrics.New()
-	awsCfg, err := awsconfig.Load(ctx, cfg.Region, awsconfig.Options{Counter: m.AWS})
+	awsCfg, err := awsconfig.Load(ctx, cfg.Region, awsconfig.Options{
+		Counter: m.AWS, APIOptions: []func(*middleware.Stack) error{m.TimeAWS},
+	})
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.watchState(ctx) })
+	c.loopsUp.Store(int32(c.o.Consumers))
 	for i := range c.o.Consumers {
+		c.lastTick.Store(i, time.Now())
 		wg.Go(func() { c.loop(ctx, workCtx, i) })
 	}
 	c.started.Store(true)
@@ -168,7 +170,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 func (c *Consumer) loop(recvCtx, workCtx context.Context, id int) {
-	c.loopsUp.Add(1)
 	defer c.loopsUp.Add(-1)
 	failures := 0
 	for recvCtx.Err() == nil {

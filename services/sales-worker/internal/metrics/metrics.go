@@ -3,6 +3,11 @@
 package metrics
 
 import (
+	"context"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -29,6 +34,8 @@ type Metrics struct {
 	InFlight     prometheus.Gauge
 	Latency      *prometheus.HistogramVec // outcome
 	EventAge     prometheus.Histogram
+	// AWSLatency is the duration of each AWS operation, retries included.
+	AWSLatency *prometheus.HistogramVec // service, operation
 }
 
 // New registers the worker's metrics, the AWS request counter and the Go
@@ -86,10 +93,27 @@ func New() *Metrics {
 			Help:    "Age of an event (since it occurred) when it was processed.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
 		}),
+		AWSLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "aws_operation_seconds",
+			Help:    "Duration of AWS operations, retries included, by service and operation.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"service", "operation"}),
 	}
-	for _, c := range []prometheus.Collector{m.Received, m.Processed, m.Duplicate, m.Deferred, m.Failed, m.DeadLettered,
+	for _, c := range []prometheus.Collector{m.AWSLatency, m.Received, m.Processed, m.Duplicate, m.Deferred, m.Failed, m.DeadLettered,
 		m.Deleted, m.DeleteFailed, m.Released, m.Unparked, m.Heartbeats, m.InFlight, m.Latency, m.EventAge} {
 		f(c)
 	}
 	return m
+}
+
+// TimeAWS is SDK middleware (for awsconfig.Options.APIOptions) that
+// observes every operation's duration in AWSLatency.
+func (m *Metrics) TimeAWS(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("TimeOperations",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			start := time.Now()
+			out, md, err := next.HandleInitialize(ctx, in)
+			m.AWSLatency.WithLabelValues(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)).Observe(time.Since(start).Seconds())
+			return out, md, err
+		}), middleware.After)
 }

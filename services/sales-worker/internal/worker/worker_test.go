@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/salesplatform/libs/sales/awsconfig"
@@ -53,7 +54,7 @@ func start(t *testing.T, s *stacktest.Stack, cfg config.Config, o worker.Options
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	o.AWS = s.Moto.TestConfig(t, s.Region, awsconfig.Options{Counter: o.Metrics.AWS})
+	o.AWS = s.Moto.TestConfig(t, s.Region, awsconfig.Options{Counter: o.Metrics.AWS, APIOptions: []func(*middleware.Stack) error{o.Metrics.TimeAWS}})
 	o.Logger = testLogger(t)
 	w, err := worker.New(context.Background(), cfg, o)
 	if err != nil {
@@ -489,6 +490,7 @@ func TestProbesAndMetrics(t *testing.T) {
 		"sales_worker_messages_received_total 1",
 		`aws_operations_total{operation="TransactWriteItems",service="DynamoDB"} 1`,
 		`aws_requests_total{operation="ReceiveMessage",service="SQS"}`,
+		`aws_operation_seconds_count{operation="PutObject",service="S3"} 1`,
 		"sales_worker_processing_seconds_bucket",
 		`region_state{state="ACTIVE"} 1`,
 	} {
