@@ -475,3 +475,24 @@ func cmdDemo(ctx context.Context, args []string) error {
 	fmt.Printf("\nthe sale reached both lakes; GET %s/sales/%s\n", st.Endpoints.Edge, res.SaleID)
 	return nil
 }
+
+// cmdEnv prints KEY=VALUE lines that point the AWS SDK and salesctl at
+// the running stack's emulator: env $(salesdev env) salesctl region get
+func cmdEnv(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageErr{err}
+	}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	st, _, err := loadRunning(&c)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("AWS_ENDPOINT_URL=%s\nAWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\nAWS_EC2_METADATA_DISABLED=true\nSALESCTL_STACK=%s\n",
+		st.Endpoints.Moto, filepath.Join(c.dir, "infra", "outputs.json"))
+	return nil
+}

@@ -39,6 +39,7 @@ commands:
   status    show regions, dials, queues, lakes and processes (--json)
   logs      print logs: salesdev logs [name-prefix] [-n lines] [-f]
   demo      post the seed's sale through the edge and follow it hop by hop
+  env       print the environment that points AWS tools (salesctl) at the running stack
 
 flags common to all: -dir (default .local under the repository root)`)
 }
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdLogs(ctx, rest)
 	case "demo":
 		err = cmdDemo(ctx, rest)
+	case "env":
+		err = cmdEnv(ctx, rest)
 	default:
 		fmt.Fprintf(os.Stderr, "salesdev: unknown command %q\n", cmd)
 		usage()
