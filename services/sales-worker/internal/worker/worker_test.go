@@ -159,7 +159,7 @@ func TestDuplicateDeliveriesToSeveralConsumersProcessOnce(t *testing.T) {
 			for _, w := range workers {
 				w.stop()
 			}
-			assertProcessedOnce(t, s, e)
+			snapshot(t, s).processedOnce(t, e)
 			var processed, duplicate float64
 			for _, w := range workers {
 				processed += testutil.ToFloat64(w.Metrics().Processed.WithLabelValues("SaleCreated"))
@@ -172,25 +172,38 @@ func TestDuplicateDeliveriesToSeveralConsumersProcessOnce(t *testing.T) {
 	}
 }
 
-// assertProcessedOnce checks invariant 1 for one event: exactly one lake
-// object, written once, byte-identical to what the event alone gives, and
-// exactly one SaleProcessed; the claim COMPLETED; nothing dead-lettered.
-func assertProcessedOnce(t *testing.T, s *stacktest.Stack, e domain.Envelope) {
+// outcome is what a test run left behind: the lake, the claims and the
+// DLQ depth, read once.
+type outcome struct {
+	s      *stacktest.Stack
+	lake   map[string]stacktest.Object
+	claims map[string]idempotency.Record
+	dead   int
+}
+
+func snapshot(t *testing.T, s *stacktest.Stack) outcome {
+	t.Helper()
+	return outcome{s: s, lake: s.Lake(t), claims: s.ClaimRecords(t), dead: s.Total(t, s.DLQURL)}
+}
+
+// processedOnce checks invariant 1 for one event: exactly one lake object,
+// written once, byte-identical to what the event alone gives, and exactly
+// one SaleProcessed; the claim COMPLETED; nothing dead-lettered.
+func (o outcome) processedOnce(t *testing.T, e domain.Envelope) {
 	t.Helper()
 	key, _ := lake.ObjectKey(e, 0)
 	want, _ := lake.Content(e)
-	objects := s.Lake(t)
-	if o, ok := objects[key]; !ok || o.Versions != 1 || string(o.Body) != string(want) {
-		t.Fatalf("lake object %s: %+v (present %v); want one version of %q", key, o, ok, want)
+	if obj, ok := o.lake[key]; !ok || obj.Versions != 1 || string(obj.Body) != string(want) {
+		t.Fatalf("lake object %s: %+v (present %v); want one version of %q", key, obj, ok, want)
 	}
-	if ps := s.Processed(t, e.SaleID); len(ps) != 1 {
+	if ps := o.s.Processed(t, e.SaleID); len(ps) != 1 {
 		t.Fatalf("%d SaleProcessed events for sale %s, want 1", len(ps), e.SaleID)
 	}
-	if rec := s.ClaimRecords(t)[e.EventID.String()]; rec.Status != idempotency.StatusCompleted || rec.Result != key {
+	if rec := o.claims[e.EventID.String()]; rec.Status != idempotency.StatusCompleted || rec.Result != key {
 		t.Fatalf("claim %+v, want COMPLETED with result %s", rec, key)
 	}
-	if n := s.Total(t, s.DLQURL); n != 0 {
-		t.Fatalf("%d messages in the DLQ", n)
+	if o.dead != 0 {
+		t.Fatalf("%d messages in the DLQ", o.dead)
 	}
 }
 
@@ -254,15 +267,9 @@ func TestPoisonMessagesGoToTheDLQWithoutBlockingOthers(t *testing.T) {
 			t.Errorf("poison body %.40q missing from the DLQ (bodies must travel unchanged)", p.Body)
 		}
 	}
+	out := snapshot(t, s)
 	for _, e := range good {
-		key, _ := lake.ObjectKey(e, 0)
-		want, _ := lake.Content(e)
-		if o := s.Lake(t)[key]; string(o.Body) != string(want) || o.Versions != 1 {
-			t.Fatalf("good sale %s: lake %+v", e.SaleID, o)
-		}
-		if len(s.Processed(t, e.SaleID)) != 1 {
-			t.Fatalf("good sale %s not processed once", e.SaleID)
-		}
+		out.processedOnce(t, e)
 	}
 	if got := testutil.ToFloat64(w.Metrics().DeadLettered.WithLabelValues(processing.ReasonUndecodable)); got != 4 {
 		t.Fatalf("dead-lettered metric %v, want 4", got)
@@ -312,7 +319,7 @@ func TestAMessageThatKeepsFailingReachesTheDLQByMaxReceiveCount(t *testing.T) {
 	if len(s.Processed(t, bad.SaleID)) != 0 {
 		t.Fatal("the failing sale was recorded as processed")
 	}
-	assertProcessedOnce(t, s, ok)
+	snapshot(t, s).processedOnce(t, ok)
 }
 
 func TestPassiveRegionKeepsEventsQueuedUntilItTurnsActive(t *testing.T) {
@@ -401,17 +408,21 @@ func TestActiveActiveTakesOverOtherRegionEventsOnlyAfterTheDelay(t *testing.T) {
 	msgs = append(msgs, stacktest.EventMessage(t, doneThere))
 	s.Send(t, msgs...)
 	cfg := s.Config()
+	// Long enough that the worker's first receive surely comes before it
+	// ends, even on a loaded machine.
+	cfg.TakeoverDelay = 5 * time.Second
 	w := start(t, s, cfg, worker.Options{DisableHTTP: true})
 	stacktest.Eventually(t, 45*time.Second, func() (bool, string) {
 		n := s.Total(t, s.QueueURL)
 		return n == 0, fmt.Sprintf("%d messages still queued", n)
 	})
 	w.stop()
+	out := snapshot(t, s)
 	for _, e := range own {
-		assertProcessedOnce(t, s, e)
+		out.processedOnce(t, e)
 	}
 	for _, e := range foreign {
-		assertProcessedOnce(t, s, e)
+		out.processedOnce(t, e)
 		p := s.Processed(t, e.SaleID)[0]
 		if waited := p.OccurredAt.Sub(e.OccurredAt); waited < cfg.TakeoverDelay {
 			t.Fatalf("other region's event processed %s after it occurred, before the %s takeover delay", waited, cfg.TakeoverDelay)
@@ -430,7 +441,7 @@ func TestActiveActiveTakesOverOtherRegionEventsOnlyAfterTheDelay(t *testing.T) {
 		t.Fatal("an event completed by the other region was processed again")
 	}
 	key, _ := lake.ObjectKey(doneThere, 0)
-	if _, ok := s.Lake(t)[key]; ok {
+	if _, ok := out.lake[key]; ok {
 		t.Fatal("an event completed by the other region was written again")
 	}
 	if got := testutil.ToFloat64(w.Metrics().Deferred.WithLabelValues(processing.DeferTakeover)); got < 4 {
