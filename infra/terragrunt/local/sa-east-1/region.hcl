@@ -1,0 +1,3 @@
+locals {
+  region = "sa-east-1"
+}

@@ -1,0 +1,8 @@
+# Global unit event-store: defined once in infra/terragrunt/_envcommon/global/event-store.hcl.
+include "root" {
+  path = "${get_repo_root()}/terragrunt.hcl"
+}
+
+include "envcommon" {
+  path = "${get_repo_root()}/infra/terragrunt/_envcommon/global/event-store.hcl"
+}
