@@ -30,7 +30,7 @@ then redrive; the worker is idempotent, so a message that was in fact
 processed is acknowledged without a second effect.`,
 	}
 	c.AddCommand(newDLQInspectCommand(g), newDLQRedriveCommand(g))
-	return c
+	return group(c)
 }
 
 // dlqURL resolves --queue: processing (the processing DLQ), publisher (the

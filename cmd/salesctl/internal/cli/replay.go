@@ -32,7 +32,7 @@ idempotent: an event already processed is acknowledged and changes nothing.
 See docs/operations/replay.md.`,
 	}
 	c.AddCommand(newReplayStoreCommand(g), newReplayStreamCommand(g))
-	return c
+	return group(c)
 }
 
 // publisherFor builds the SNS publisher of a region (nil in a dry run).

@@ -107,6 +107,18 @@ func usageOf(c *cobra.Command, err error) error {
 	return Usage("%v\n\n%s", err, strings.TrimRight(c.UsageString(), "\n"))
 }
 
+// group makes a command that only holds subcommands answer an unknown
+// subcommand with a usage error (exit 2) instead of its help.
+func group(c *cobra.Command) *cobra.Command {
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageOf(c, fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath()))
+		}
+		return c.Help()
+	}
+	return c
+}
+
 // withUsageErrors makes flag parsing errors of c print c's usage.
 func withUsageErrors(c *cobra.Command) *cobra.Command {
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageOf(c, err) })
@@ -276,6 +288,7 @@ func (x *execution) run(ctx context.Context, src source) error {
 	}
 	if x.counter != nil {
 		res.AWSOperations = x.counter.Operations()
+		res.AWSRequests = x.counter.Requests()
 	}
 	res.Notes = x.notes
 	if err := printSummary(x.g.Out, x.f.output, x.label, x.f.checkpoint, x.f.rate, res); err != nil {
@@ -333,6 +346,9 @@ func printSummary(w io.Writer, format, label, checkpoint string, rateLimit float
 	}
 	if len(res.AWSOperations) > 0 {
 		fmt.Fprintf(w, "  aws calls      %s\n", awsconfig.Counts(res.AWSOperations).String())
+		if retries := awsconfig.Counts(res.AWSRequests).Sub(res.AWSOperations); len(retries) > 0 {
+			fmt.Fprintf(w, "  aws retries    %s\n", retries.String())
+		}
 	}
 	for i, f := range res.Failures {
 		if i == 10 {

@@ -108,6 +108,7 @@ func (d *RedriveCopy) Run(ctx context.Context, r *Runner) (bool, error) {
 	}
 	var moved int64
 	idle := 0
+	var hiddenSince time.Time
 	for {
 		if ctx.Err() != nil {
 			return false, nil
@@ -135,11 +136,23 @@ func (d *RedriveCopy) Run(ctx context.Context, r *Runner) (bool, error) {
 			idle++
 			if idle >= d.IdleReceives {
 				dep, err := Depth(ctx, d.API, d.Source)
-				if err == nil && dep.Visible == 0 {
-					if dep.InFlight > 0 {
-						r.o.Logger.Warn("messages in flight in the dead-letter queue were not moved (received by someone else); run again once they are visible", "in_flight", dep.InFlight)
+				switch {
+				case err != nil:
+				case dep.Visible == 0 && dep.InFlight == 0:
+					return true, nil
+				case dep.Visible == 0:
+					// Hidden messages: received by a run that crashed (they
+					// come back within the visibility timeout) or by
+					// someone else. Wait for them that long, then stop.
+					if hiddenSince.IsZero() {
+						hiddenSince = time.Now()
 					}
-					return dep.InFlight == 0, nil
+					if time.Since(hiddenSince) > d.Visibility+5*time.Second {
+						r.o.Logger.Warn("messages in flight in the dead-letter queue were not moved (received by someone else); run again once they are visible", "in_flight", dep.InFlight)
+						return false, nil
+					}
+				default:
+					hiddenSince = time.Time{}
 				}
 				idle = 0
 			}

@@ -572,8 +572,11 @@ type Result struct {
 	Failures       []Failure `json:"failures,omitempty"`
 	// Error is why the run stopped early, if it did.
 	Error string `json:"error,omitempty"`
-	// AWSOperations are the AWS calls this run made ("SNS.PublishBatch").
+	// AWSOperations are the AWS calls this run made ("SNS.PublishBatch"),
+	// AWSRequests the HTTP attempts (SDK retries included: a retried
+	// publish whose first answer was lost is a duplicate nobody can see).
 	AWSOperations map[string]int64  `json:"aws_operations,omitempty"`
+	AWSRequests   map[string]int64  `json:"aws_requests,omitempty"`
 	Notes         map[string]string `json:"notes,omitempty"`
 }
 
