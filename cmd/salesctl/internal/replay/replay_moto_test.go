@@ -187,12 +187,16 @@ func TestDryRunChangesNothing(t *testing.T) {
 			if _, err := os.Stat(ckpt); !os.IsNotExist(err) {
 				t.Errorf("dry run wrote its checkpoint (%v)", err)
 			}
-			switch a[0] {
-			case "replay", "reprocess":
+			switch {
+			case len(a) > 2 && a[2] == "--sale-id":
+				if res.Counts.Skipped["sale-not-found"] != 1 {
+					t.Errorf("counts %+v", res.Counts)
+				}
+			case a[0] == "replay" || a[0] == "reprocess":
 				if res.Counts.Published == 0 {
 					t.Errorf("dry run counted nothing to publish: %+v", res.Counts)
 				}
-			case "dlq":
+			case a[0] == "dlq":
 				if res.Counts.Published != 5 {
 					t.Errorf("dry run would move %d, want 5", res.Counts.Published)
 				}

@@ -384,10 +384,12 @@ func (r *Runner) Count(c Counts) error {
 }
 
 // chunkSize is how many events one publish call carries: ten per SNS
-// batch and four batches in flight, or about a second of the rate.
+// batch and four batches in flight, or about a quarter second of the rate
+// (events wait for their tokens one by one and leave together, so a chunk
+// is the largest clump a window of the limit can see).
 func (r *Runner) chunkSize() int {
 	if r.o.Rate > 0 {
-		return max(1, min(40, int(r.o.Rate)))
+		return max(1, min(40, int(r.o.Rate/4)))
 	}
 	return 40
 }

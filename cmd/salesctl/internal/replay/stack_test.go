@@ -192,6 +192,8 @@ type received struct {
 // ReceiveMessage takes no lock, and two concurrent receives can both get
 // the same message.
 type collector struct {
+	sqs  *sqs.Client
+	url  string
 	mu   sync.Mutex
 	msgs []received
 	seen map[string]bool
@@ -200,7 +202,7 @@ type collector struct {
 }
 
 func (s *testStack) collect(t testing.TB, url string) *collector {
-	c := &collector{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}}
+	c := &collector{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}, sqs: s.SQS, url: url}
 	var wg sync.WaitGroup
 	go func() { wg.Wait(); close(c.done) }()
 	for range 4 {
@@ -254,26 +256,31 @@ func (c *collector) close() {
 	<-c.done
 }
 
-// settle waits until at least n messages arrived and then no more for
-// quiet, and returns them.
+// settle waits until at least n messages arrived and the queue shows no
+// visible message for two seconds, and returns what arrived.
 func (c *collector) settle(t testing.TB, n int, timeout, quiet time.Duration) []received {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	last, lastChange := -1, time.Now()
+	var emptySince time.Time
 	for {
 		c.mu.Lock()
 		got := len(c.msgs)
 		c.mu.Unlock()
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if got >= n && time.Since(lastChange) >= quiet {
-			break
+		d, err := replay.Depth(context.Background(), c.sqs, c.url)
+		if err == nil && d.Visible == 0 && got >= n {
+			if emptySince.IsZero() {
+				emptySince = time.Now()
+			}
+			if time.Since(emptySince) >= quiet {
+				break
+			}
+		} else {
+			emptySince = time.Time{}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d messages arrived within %s, want %d", got, timeout, n)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
