@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	if err := s.writable(); err != nil {
 		return Created{}, err
 	}
-	id := uuid.Nil
+	var id uuid.UUID
 	if cmd.IdempotencyKey != "" {
 		id = SaleIDForKey(cmd.IdempotencyKey)
 		if c, found, err := s.replay(ctx, id, cmd.Sale); found || err != nil {
