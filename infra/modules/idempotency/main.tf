@@ -3,7 +3,6 @@
 # is seen by the other region's worker after a failover.
 
 locals {
-  replicated = length(var.replica_regions) > 0
   table_name = var.create_table ? aws_dynamodb_table.this[0].name : data.aws_dynamodb_table.existing[0].name
   table_arn  = var.create_table ? aws_dynamodb_table.this[0].arn : data.aws_dynamodb_table.existing[0].arn
 }
@@ -21,10 +20,11 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
-  # Nothing consumes this stream: global tables replicate through it, so it
-  # exists only where the table has replicas.
-  stream_enabled   = local.replicated
-  stream_view_type = local.replicated ? "NEW_AND_OLD_IMAGES" : null
+  # Global tables replicate through this stream; in the local environment
+  # (no replicas) the development replication stand-in (dev/replication)
+  # reads it instead, so it is always on. No service consumes it.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
 
   point_in_time_recovery {
     enabled = var.point_in_time_recovery
