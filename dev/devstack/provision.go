@@ -41,6 +41,19 @@ func (Terragrunt) Name() string { return "terragrunt (task infra:local:apply)" }
 
 // Provision implements Provisioner.
 func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
+	// Terraform's working directories remember the backend's endpoint:
+	// after a change of emulator (another port) they must be initialised
+	// again, and a fresh emulator has no state to migrate, so the cache is
+	// simply dropped.
+	cache := filepath.Join(req.Dir, "terragrunt-cache")
+	marker := filepath.Join(cache, ".endpoint")
+	if b, err := os.ReadFile(marker); err != nil || string(b) != req.Endpoint {
+		_ = os.RemoveAll(cache)
+		if err := os.MkdirAll(cache, 0o755); err != nil {
+			return Outputs{}, err
+		}
+		_ = os.WriteFile(marker, []byte(req.Endpoint), 0o644)
+	}
 	env := append(os.Environ(),
 		"AWS_ENDPOINT_URL="+req.Endpoint,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_EC2_METADATA_DISABLED=true",
@@ -49,7 +62,7 @@ func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs,
 		// end-to-end tests') never share a directory.
 		"LOCAL_DIR="+req.Dir,
 		"OUTPUTS_FILE="+req.OutputsPath,
-		"TG_DOWNLOAD_DIR="+filepath.Join(req.Dir, "terragrunt-cache"),
+		"TG_DOWNLOAD_DIR="+cache,
 	)
 	for _, t := range []string{"infra:local:apply", "infra:local:outputs"} {
 		if err := runTask(ctx, req.Root, env, req.Log, t); err != nil {

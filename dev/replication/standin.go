@@ -32,7 +32,11 @@ type Config struct {
 	Lag time.Duration
 	// PollInterval is the stream polling interval (default 200 ms).
 	PollInterval time.Duration
-	// LakeInterval is the bucket listing interval (default 1 s).
+	// LakeInterval is the shortest interval between two bucket listings
+	// (default 1 s). A listing runs after table changes were seen (a
+	// processed event leaves a claim change behind, so a new lake object
+	// is likely) and at least every 10 intervals otherwise: listing
+	// buckets is the most expensive call against the emulator.
 	LakeInterval time.Duration
 	// CheckpointDir keeps the stream positions across restarts (default:
 	// memory only, so a restart re-reads the streams; harmless, every
@@ -73,6 +77,8 @@ type StandIn struct {
 	now     func() time.Time
 	echo    echoes
 	metrics *metrics
+
+	lakeHint chan struct{}
 
 	paused  atomic.Bool
 	lagNs   atomic.Int64
@@ -179,7 +185,7 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 	}
 	s := &StandIn{
 		cfg: cfg, clients: clients, log: cfg.Logger, now: cfg.Now,
-		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}),
+		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}), lakeHint: make(chan struct{}, 1),
 		links: map[string]*LinkStatus{}, readers: map[string]*streams.Reader{},
 	}
 	for r := range clients {
@@ -393,6 +399,7 @@ func (s *StandIn) runTable(ctx context.Context, l *tableLink) error {
 			break
 		}
 		if errors.Is(err, streams.ErrNoStream) {
+			log.Error("replication: the table has no stream, so nothing of it can be replicated (enable its stream in the infrastructure)")
 			return fmt.Errorf("replication: %w", err)
 		}
 		log.Warn("replication: table not readable yet; retrying", "error", err)
@@ -427,8 +434,6 @@ func (s *StandIn) runTable(ctx context.Context, l *tableLink) error {
 }
 
 func (s *StandIn) runLake(ctx context.Context) {
-	t := time.NewTicker(s.cfg.LakeInterval)
-	defer t.Stop()
 	for {
 		if err := s.syncLakes(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("replication: lake pass incomplete; retrying next pass", "error", err)
@@ -439,8 +444,33 @@ func (s *StandIn) runLake(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(s.cfg.LakeInterval):
 		}
+		pending := false
+		s.mu.Lock()
+		for _, l := range s.links {
+			if l.Table == "lake" && l.Pending > 0 {
+				pending = true
+			}
+		}
+		s.mu.Unlock()
+		if pending {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.lakeHint:
+		case <-time.After(9 * s.cfg.LakeInterval):
+		}
+	}
+}
+
+// hintLake asks for a lake pass soon.
+func (s *StandIn) hintLake() {
+	select {
+	case s.lakeHint <- struct{}{}:
+	default:
 	}
 }
 

@@ -27,6 +27,7 @@ module "lake" {
   append_account_id        = var.lake_append_account_id
   force_destroy            = var.force_destroy
   kms_deletion_window_days = var.kms_deletion_window_days
+  deny_insecure_transport  = var.lake_deny_insecure_transport
   tags                     = var.tags
 }
 

@@ -45,6 +45,12 @@ variable "deletion_protection" {
   default     = true
 }
 
+variable "lake_deny_insecure_transport" {
+  description = "Deny non-TLS requests to the lake bucket (off only against a local emulator reached over HTTP)."
+  type        = bool
+  default     = true
+}
+
 variable "force_destroy" {
   description = "Let a destroy delete a lake bucket that still holds objects (throw-away environments only)."
   type        = bool

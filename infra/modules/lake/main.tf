@@ -79,6 +79,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
 }
 
 data "aws_iam_policy_document" "lake" {
+  count = var.deny_insecure_transport ? 1 : 0
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
@@ -100,8 +101,9 @@ data "aws_iam_policy_document" "lake" {
 }
 
 resource "aws_s3_bucket_policy" "lake" {
+  count  = var.deny_insecure_transport ? 1 : 0
   bucket = aws_s3_bucket.lake.id
-  policy = data.aws_iam_policy_document.lake.json
+  policy = data.aws_iam_policy_document.lake[0].json
 
   # A bucket policy applied before the public access block could briefly
   # be evaluated without it.

@@ -9,6 +9,12 @@ variable "append_account_id" {
   default     = false
 }
 
+variable "deny_insecure_transport" {
+  description = "Deny every request not made over TLS (aws:SecureTransport). Off only against a local emulator, which is reached over plain HTTP on loopback."
+  type        = bool
+  default     = true
+}
+
 variable "force_destroy" {
   description = "Let a destroy delete a bucket that still holds objects. Only for throw-away environments."
   type        = bool

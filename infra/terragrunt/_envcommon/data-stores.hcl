@@ -25,14 +25,15 @@ dependencies {
 }
 
 inputs = {
-  event_table_name         = "sales-events"
-  idempotency_table_name   = "sales-idempotency"
-  create_tables            = !local.features.global_tables
-  lake_name                = "sales-lake-${local.env.env}-${local.region}"
-  lake_append_account_id   = local.env.lake_name_with_account_id
-  region_state_parameter   = "/sales/region-state"
-  initial_region_state     = "ACTIVE"
-  deletion_protection      = local.features.deletion_protection
-  force_destroy            = local.features.force_destroy
-  kms_deletion_window_days = local.features.kms_deletion_window
+  event_table_name             = "sales-events"
+  idempotency_table_name       = "sales-idempotency"
+  create_tables                = !local.features.global_tables
+  lake_name                    = "sales-lake-${local.env.env}-${local.region}"
+  lake_append_account_id       = local.env.lake_name_with_account_id
+  region_state_parameter       = "/sales/region-state"
+  initial_region_state         = "ACTIVE"
+  deletion_protection          = local.features.deletion_protection
+  force_destroy                = local.features.force_destroy
+  lake_deny_insecure_transport = try(local.features.tls_only, true)
+  kms_deletion_window_days     = local.features.kms_deletion_window
 }

@@ -76,6 +76,9 @@ locals {
     # Throw-away environment: destroy must be able to delete everything.
     deletion_protection = false
     force_destroy       = true
+    # moto is reached over plain HTTP on loopback: a TLS-only bucket policy
+    # (which moto enforces) would refuse every object of the lake.
+    tls_only            = false
     kms_deletion_window = 7
   }
 }
