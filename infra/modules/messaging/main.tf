@@ -156,6 +156,10 @@ data "aws_iam_policy_document" "processing_queue" {
 resource "aws_sqs_queue_policy" "processing" {
   queue_url = aws_sqs_queue.processing.id
   policy    = data.aws_iam_policy_document.processing_queue.json
+
+  # One SetQueueAttributes at a time per queue: concurrent ones race (moto
+  # loses one of them, and the provider then waits forever for the policy).
+  depends_on = [aws_sqs_queue_redrive_policy.processing]
 }
 
 data "aws_iam_policy_document" "dlq" {
@@ -179,6 +183,9 @@ data "aws_iam_policy_document" "dlq" {
 resource "aws_sqs_queue_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
   policy    = data.aws_iam_policy_document.dlq.json
+
+  # One SetQueueAttributes at a time per queue (see the processing queue).
+  depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
 }
 
 # This region's topic -> this region's queue. The other regions' topics
