@@ -32,11 +32,11 @@ type Config struct {
 	Lag time.Duration
 	// PollInterval is the stream polling interval (default 200 ms).
 	PollInterval time.Duration
-	// LakeInterval is the shortest interval between two bucket listings
-	// (default 1 s). A listing runs after table changes were seen (a
-	// processed event leaves a claim change behind, so a new lake object
-	// is likely) and at least every 10 intervals otherwise: listing
-	// buckets is the most expensive call against the emulator.
+	// LakeInterval is the interval of the full bucket listings that catch
+	// every object not announced by a table (default 30 s). Listing is the
+	// most expensive call against the emulator (about a second per 1,000
+	// objects), so objects announced through Table.LakeObject are copied
+	// as they are announced instead.
 	LakeInterval time.Duration
 	// CheckpointDir keeps the stream positions across restarts (default:
 	// memory only, so a restart re-reads the streams; harmless, every
@@ -78,7 +78,8 @@ type StandIn struct {
 	echo    echoes
 	metrics *metrics
 
-	lakeHint chan struct{}
+	announced chan announcement
+	seenKeys  map[string]bool
 
 	paused  atomic.Bool
 	lagNs   atomic.Int64
@@ -172,7 +173,7 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
 	if cfg.LakeInterval <= 0 {
-		cfg.LakeInterval = time.Second
+		cfg.LakeInterval = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -185,7 +186,7 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 	}
 	s := &StandIn{
 		cfg: cfg, clients: clients, log: cfg.Logger, now: cfg.Now,
-		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}), lakeHint: make(chan struct{}, 1),
+		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}), announced: make(chan announcement, 10_000), seenKeys: map[string]bool{},
 		links: map[string]*LinkStatus{}, readers: map[string]*streams.Reader{},
 	}
 	for r := range clients {
@@ -373,6 +374,7 @@ func (s *StandIn) Run(ctx context.Context) error {
 	}
 	if len(s.cfg.Buckets) > 1 {
 		wg.Go(func() { s.runLake(ctx) })
+		wg.Go(func() { s.runAnnounced(ctx) })
 	}
 	wg.Wait()
 	close(errs)
@@ -446,31 +448,69 @@ func (s *StandIn) runLake(ctx context.Context) {
 			return
 		case <-time.After(s.cfg.LakeInterval):
 		}
-		pending := false
-		s.mu.Lock()
-		for _, l := range s.links {
-			if l.Table == "lake" && l.Pending > 0 {
-				pending = true
-			}
-		}
-		s.mu.Unlock()
-		if pending {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.lakeHint:
-		case <-time.After(9 * s.cfg.LakeInterval):
-		}
 	}
 }
 
-// hintLake asks for a lake pass soon.
-func (s *StandIn) hintLake() {
+// announcement is a lake object a table change named.
+type announcement struct {
+	region, key string
+	created     time.Time
+}
+
+// announceObject queues the copy of an object a table change announced
+// (once per object; a full listing catches anything dropped here).
+func (s *StandIn) announceObject(region, key string, created time.Time) {
+	if _, ok := s.cfg.Buckets[region]; !ok || key == "" {
+		return
+	}
+	s.mu.Lock()
+	if s.seenKeys[region+"|"+key] {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.seenKeys) > 1_000_000 {
+		s.seenKeys = map[string]bool{}
+	}
+	s.seenKeys[region+"|"+key] = true
+	s.mu.Unlock()
 	select {
-	case s.lakeHint <- struct{}{}:
-	default:
+	case s.announced <- announcement{region: region, key: key, created: created}:
+	default: // full: the next listing copies it
+	}
+}
+
+// runAnnounced copies announced objects to every other region, after the
+// lag, retrying a few times (the announcing change can arrive first).
+func (s *StandIn) runAnnounced(ctx context.Context) {
+	for {
+		var a announcement
+		select {
+		case <-ctx.Done():
+			return
+		case a = <-s.announced:
+		}
+		if err := s.waitDue(ctx, a.created, s.now()); err != nil {
+			return
+		}
+		for _, dst := range s.otherRegions(a.region) {
+			if _, ok := s.cfg.Buckets[dst]; !ok {
+				continue
+			}
+			for attempt := 0; attempt < 5; attempt++ {
+				outcome, err := s.copyObject(ctx, a.region, dst, a.key)
+				s.metrics.objects.WithLabelValues(a.region, dst, outcome).Inc()
+				if err == nil {
+					if outcome == OutcomeApplied {
+						s.applied("lake", a.region, dst, a.created)
+					}
+					break
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+			}
+		}
 	}
 }
 

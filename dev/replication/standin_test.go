@@ -34,7 +34,9 @@ type rig struct {
 
 // newRig creates two regions' tables and buckets in the emulator and runs
 // a stand-in over them until the test ends.
-func newRig(t *testing.T, lag time.Duration) *rig {
+func newRig(t *testing.T, lag time.Duration) *rig { return newRigWith(t, lag, 200*time.Millisecond) }
+
+func newRigWith(t *testing.T, lag, lakeInterval time.Duration) *rig {
 	t.Helper()
 	srv := motoserver.Shared(t)
 	r := &rig{ddb: map[string]*ddb.Client{}, s3: map[string]*s3.Client{}, events: map[string]string{}, claims: map[string]string{}, buckets: map[string]string{}}
@@ -55,12 +57,12 @@ func newRig(t *testing.T, lag time.Duration) *rig {
 	s, err := New(clients, Config{
 		Tables: []Table{
 			{Name: "events", Kind: AppendOnly, ByRegion: r.events},
-			{Name: "idempotency", Kind: Mutable, ByRegion: r.claims},
+			{Name: "idempotency", Kind: Mutable, ByRegion: r.claims, LakeObject: CompletedClaim},
 		},
 		Buckets:      r.buckets,
 		Lag:          lag,
 		PollInterval: 50 * time.Millisecond,
-		LakeInterval: 200 * time.Millisecond,
+		LakeInterval: lakeInterval,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -254,5 +256,39 @@ func TestNewRejectsBadConfig(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestAnnouncedObjectIsCopiedWithoutListing(t *testing.T) {
+	r := newRigWith(t, 0, time.Hour)
+	a, b := regions[0], regions[1]
+	ctx := context.Background()
+	key := "sales/dt=2026-11-27/region=" + a + "/announced.json"
+	if _, err := r.s3[a].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.buckets[a]), Key: &key, Body: strings.NewReader("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, a, r.claims[a], map[string]types.AttributeValue{"id": sv("evt#0"), "status": sv("COMPLETED"), "region": sv(a), "result": sv(key)})
+	eventually(t, 10*time.Second, "the announced object in "+b, func() bool {
+		_, err := r.s3[b].HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.buckets[b]), Key: &key})
+		return err == nil
+	})
+}
+
+func TestCompletedClaim(t *testing.T) {
+	tests := []struct {
+		item        map[string]types.AttributeValue
+		region, key string
+		ok          bool
+	}{
+		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "region": sv("us-east-1"), "result": sv("k")}, "us-east-1", "k", true},
+		{map[string]types.AttributeValue{"status": sv("INPROGRESS"), "region": sv("us-east-1"), "result": sv("k")}, "", "", false},
+		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "region": sv("us-east-1")}, "", "", false},
+		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "result": sv("k")}, "", "", false},
+	}
+	for i, tc := range tests {
+		region, key, ok := CompletedClaim(tc.item)
+		if region != tc.region || key != tc.key || ok != tc.ok {
+			t.Errorf("%d: got %q %q %v", i, region, key, ok)
+		}
 	}
 }

@@ -33,6 +33,12 @@ type Table struct {
 	Kind TableKind
 	// ByRegion maps a region to the table's name there.
 	ByRegion map[string]string
+	// LakeObject, when set, recognises items that announce a new lake
+	// object (the worker's COMPLETED claims name the object they wrote and
+	// the region that wrote it): the stand-in copies that object at once
+	// instead of waiting for the next bucket listing, which is the most
+	// expensive call against the emulator.
+	LakeObject func(item map[string]types.AttributeValue) (region, key string, ok bool)
 }
 
 // ItemAPI is the part of the DynamoDB client used to apply changes.
@@ -166,6 +172,11 @@ func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, r
 	if !c.remove {
 		content = fingerprint(c.image)
 	}
+	if l.table.LakeObject != nil && !c.remove {
+		if region, key, ok := l.table.LakeObject(c.image); ok {
+			l.s.announceObject(region, key, c.created)
+		}
+	}
 	if l.s.echo.consume(echoKey(l.source, l.table.Name, keyFP, content)) {
 		for _, dst := range l.s.otherRegions(l.source) {
 			l.s.metrics.records.WithLabelValues(l.table.Name, l.source, dst, OutcomeSkippedEcho).Inc()
@@ -257,4 +268,19 @@ func (l *tableLink) applyTo(ctx context.Context, dst string, c change, keyFP, co
 		}
 		return OutcomeApplied, nil
 	}
+}
+
+// CompletedClaim is Table.LakeObject for the worker's idempotency table: a
+// COMPLETED claim's result is the lake key its region wrote.
+func CompletedClaim(item map[string]types.AttributeValue) (region, key string, ok bool) {
+	str := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	if str("status") != "COMPLETED" || str("region") == "" || str("result") == "" {
+		return "", "", false
+	}
+	return str("region"), str("result"), true
 }

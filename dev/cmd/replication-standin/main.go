@@ -40,7 +40,7 @@ func run() error {
 	listen := flag.String("listen", "127.0.0.1:9190", "admin API and metrics (loopback only)")
 	lag := flag.Duration("lag", 200*time.Millisecond, "hold every change this long before applying it")
 	poll := flag.Duration("poll", 200*time.Millisecond, "stream polling interval")
-	lakeEvery := flag.Duration("lake-interval", time.Second, "bucket listing interval")
+	lakeEvery := flag.Duration("lake-interval", 30*time.Second, "interval of the full bucket listings (objects named by completed claims are copied at once)")
 	checkpoints := flag.String("checkpoint-dir", "", "keep stream positions here across restarts")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*listen); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
@@ -59,7 +59,7 @@ func run() error {
 	counter := awsconfig.NewRequestCounter(reg)
 	clients := map[string]replication.Clients{}
 	events := replication.Table{Name: "events", Kind: replication.AppendOnly, ByRegion: map[string]string{}}
-	claims := replication.Table{Name: "idempotency", Kind: replication.Mutable, ByRegion: map[string]string{}}
+	claims := replication.Table{Name: "idempotency", Kind: replication.Mutable, ByRegion: map[string]string{}, LakeObject: replication.CompletedClaim}
 	buckets := map[string]string{}
 	for region, r := range out.Regions {
 		cfg, err := awsconfig.Load(ctx, region, awsconfig.Options{Counter: counter})

@@ -1,0 +1,440 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+		"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
+
+	"github.com/salesplatform/dev/devstack"
+	"github.com/salesplatform/libs/sales/awsconfig"
+	"github.com/salesplatform/libs/sales/domain"
+	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
+)
+
+const (
+	east = "us-east-1"
+	sa   = "sa-east-1"
+)
+
+var (
+	stk     *devstack.Stack
+	clients *devstack.Clients
+	ep      devstack.Endpoints
+	httpc   = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "sales-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if os.Getenv("E2E_KEEP") == "" {
+		defer os.RemoveAll(dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "e2e: keeping", dir)
+	}
+	ports, err := devstack.FreePorts(devstack.DefaultRegions)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	stk, err = devstack.Start(ctx, devstack.Options{
+		Dir: dir, Ports: ports, Progress: os.Stderr,
+		ReplicationLag: 200 * time.Millisecond, TakeoverDelay: takeoverDelay, ReadyTimeout: 2 * time.Minute,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the local stack did not start:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: local stack ready in %.1fs (dir %s)\n", time.Since(start).Seconds(), dir)
+	defer stk.Stop(context.Background())
+	ep = stk.Endpoints()
+	clients, err = devstack.NewClients(ctx, ep.Moto, stk.Outputs(), awsconfig.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// takeoverDelay is the workers' TAKEOVER_DELAY in the suite's stack: long
+// enough that a region never takes over work its owner is still doing
+// under the suite's load, short enough for the region-loss test.
+const takeoverDelay = 15 * time.Second
+
+// ---- HTTP ----
+
+type sale struct {
+	ID        string `json:"id"`
+	Processed bool   `json:"processed"`
+	Status    string `json:"status"`
+}
+
+func randomSale() string {
+	return fmt.Sprintf(`{"product":"e2e %s","amount":%d.%02d}`, uuid.NewString()[:8], 1+rand.IntN(500), rand.IntN(100))
+}
+
+// post sends one sale and returns its status, id and the serving region.
+func post(ctx context.Context, base, body string) (int, string, string, http.Header, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sales", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return 0, "", "", nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var s sale
+	_ = json.Unmarshal(b, &s)
+	return resp.StatusCode, s.ID, resp.Header.Get("X-Edge-Region"), resp.Header, nil
+}
+
+// postMany posts n sales to base with conc workers and returns the ids
+// that got a 201.
+func postMany(t *testing.T, base string, n, conc int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var ids []string
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range conc {
+		wg.Go(func() {
+			for range jobs {
+				code, id, _, _, err := post(ctx, base, randomSale())
+				if err != nil || code != http.StatusCreated {
+					t.Errorf("POST %s/sales: %d %v", base, code, err)
+					continue
+				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return ids
+}
+
+func getSale(ctx context.Context, id string) (sale, int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ep.Edge+"/sales/"+id, nil)
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return sale{}, 0, err
+	}
+	defer resp.Body.Close()
+	var s sale
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	return s, resp.StatusCode, err
+}
+
+// ---- lakes and stores ----
+
+// lakeIndex maps a sale id to the keys under prefix that hold it.
+func lakeIndex(t *testing.T, region, prefix string) map[string][]string {
+	t.Helper()
+	keys, err := devstack.LakeKeys(context.Background(), clients.S3[region], stk.Outputs().Regions[region].LakeBucket, prefix)
+	if err != nil {
+		t.Fatalf("list lake %s: %v", region, err)
+	}
+	out := map[string][]string{}
+	for _, k := range keys {
+		id := strings.TrimSuffix(k[strings.LastIndex(k, "/")+1:], ".json")
+		out[id] = append(out[id], k)
+	}
+	return out
+}
+
+// objectVersions counts versions per key under prefix.
+func objectVersions(t *testing.T, region, prefix string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	bucket := stk.Outputs().Regions[region].LakeBucket
+	in := &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix}
+	for range 1000 {
+		res, err := clients.S3[region].ListObjectVersions(context.Background(), in)
+		if err != nil {
+			t.Fatalf("list versions in %s: %v", region, err)
+		}
+		for _, v := range res.Versions {
+			out[aws.ToString(v.Key)]++
+		}
+		if !aws.ToBool(res.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.VersionIdMarker = res.NextKeyMarker, res.NextVersionIdMarker
+	}
+	return out
+}
+
+func events(t *testing.T, region, id string) []domain.Envelope {
+	t.Helper()
+	evs, err := store.New(clients.DDB[region], stk.Outputs().Regions[region].EventTable).Load(context.Background(), uuid.MustParse(id))
+	if err != nil {
+		t.Fatalf("load %s in %s: %v", id, region, err)
+	}
+	return evs
+}
+
+func count(evs []domain.Envelope, typ domain.EventType) int {
+	n := 0
+	for _, e := range evs {
+		if e.EventType == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// waitInLakes waits until every id has an object under prefix in every
+// region's lake and returns how long that took.
+func waitInLakes(t *testing.T, ids []string, prefix string, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	lastLog := start
+	for {
+		missing := map[string]int{}
+		for _, r := range stk.Regions() {
+			idx := lakeIndex(t, r, prefix)
+			for _, id := range ids {
+				if len(idx[id]) == 0 {
+					missing[r]++
+				}
+			}
+		}
+		if len(missing) == 0 {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("after %s, sales missing from the lakes (%s): %v", timeout, prefix, missing)
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			t.Logf("after %s: still missing from the lakes: %v", time.Since(start).Round(time.Second), missing)
+			lastLog = time.Now()
+		}
+		// Listing a bucket costs the emulator about a second per thousand
+		// objects: poll gently.
+		time.Sleep(2*time.Second + time.Duration(len(ids))*10*time.Millisecond)
+	}
+}
+
+// checkExactlyOnce asserts invariant 1 for ids: one object per sale under
+// prefix in every lake, one version each, exactly one SaleProcessed per
+// source event in every region's store, and GET shows processed.
+func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domain.EventType) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, r := range stk.Regions() {
+		idx := lakeIndex(t, r, prefix)
+		versions := objectVersions(t, r, prefix)
+		objects, dupKeys, multiVersion := 0, 0, 0
+		for id := range want {
+			keys := idx[id]
+			objects += len(keys)
+			if len(keys) > 1 {
+				dupKeys++
+				t.Errorf("%s: sale %s under %d keys: %v", r, id, len(keys), keys)
+			}
+			for _, k := range keys {
+				if versions[k] != 1 {
+					multiVersion++
+					t.Errorf("%s: %s has %d versions", r, k, versions[k])
+				}
+			}
+		}
+		if objects != len(want) {
+			t.Errorf("%s lake: %d objects for %d sales", r, objects, len(want))
+		}
+		t.Logf("%s lake: %d objects under %s for %d sales, %d duplicated keys, %d rewritten objects", r, objects, prefix, len(want), dupKeys, multiVersion)
+	}
+	// One SaleProcessed per source event, wherever it was processed; the
+	// stores converge, so every region must show the same.
+	var mu sync.Mutex
+	processedTwice := 0
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, id := range ids {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for _, r := range stk.Regions() {
+				evs := eventually(t, 30*time.Second, func() ([]domain.Envelope, bool) {
+					evs := events(t, r, id)
+					return evs, allSourcesProcessed(evs) && count(evs, eventType) == 1
+				})
+				srcs := map[uuid.UUID]int{}
+				for _, e := range evs {
+					if p, ok := e.Data.(domain.SaleProcessed); ok {
+						srcs[p.SourceEventID]++
+					}
+				}
+				for src, n := range srcs {
+					if n != 1 {
+						mu.Lock()
+						processedTwice++
+						mu.Unlock()
+						t.Errorf("%s: sale %s event %s processed %d times", r, id, src, n)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if processedTwice > 0 {
+		t.Errorf("%d events processed more than once", processedTwice)
+	}
+}
+
+// allSourcesProcessed: every SaleCreated and SaleCancelled of the sale
+// has a SaleProcessed.
+func allSourcesProcessed(evs []domain.Envelope) bool {
+	done := map[uuid.UUID]bool{}
+	for _, e := range evs {
+		if p, ok := e.Data.(domain.SaleProcessed); ok {
+			done[p.SourceEventID] = true
+		}
+	}
+	for _, e := range evs {
+		if (e.EventType == domain.EventSaleCreated || e.EventType == domain.EventSaleCancelled) && !done[e.EventID] {
+			return false
+		}
+	}
+	return true
+}
+
+func eventually[T any](t *testing.T, d time.Duration, f func() (T, bool)) T {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		v, ok := f()
+		if ok || time.Now().After(deadline) {
+			return v
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func checkAllProcessedByGet(t *testing.T, ids []string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	var mu sync.Mutex
+	bad := 0
+	for _, id := range ids {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			s := eventually(t, 20*time.Second, func() (sale, bool) {
+				s, code, err := getSale(context.Background(), id)
+				return s, err == nil && code == http.StatusOK && s.Processed
+			})
+			if !s.Processed {
+				mu.Lock()
+				bad++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if bad > 0 {
+		t.Errorf("%d of %d GETs do not show processed: true", bad, len(ids))
+	}
+}
+
+// ---- metrics ----
+
+func scrape(t *testing.T, url string) devstack.Metrics {
+	t.Helper()
+	m, err := devstack.Scrape(context.Background(), url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	return m
+}
+
+func metric(t *testing.T, url, name string, labels ...string) float64 {
+	t.Helper()
+	return scrape(t, url).Sum(name, labels...)
+}
+
+// ---- the failover command ----
+
+type failoverReport struct {
+	OK           bool          `json:"ok"`
+	WritesClosed time.Duration `json:"writes_closed_ns"`
+	Total        time.Duration `json:"total_ns"`
+	Steps        []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Detail string `json:"detail"`
+	} `json:"steps"`
+}
+
+// salesctl runs the operator CLI against the stack and returns its stdout.
+func salesctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(stk.Bin(devstack.Salesctl), args...)
+	cmd.Env = append(append(os.Environ(), stk.MotoEnv()...), "SALESCTL_STACK="+stk.Options().OutputsPath())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("salesctl %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String(), nil
+}
+
+func failover(t *testing.T, to, mode string, extra ...string) failoverReport {
+	t.Helper()
+	args := append([]string{"failover", "--to", to, "--mode", mode, "--settle", (2 * time.Second).String(), "--output", "json"}, extra...)
+	out, err := salesctl(t, args...)
+	var rep failoverReport
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
+		t.Fatalf("failover report: %v\n%s (%v)", jerr, out, err)
+	}
+	if err != nil || !rep.OK {
+		t.Fatalf("failover to %s (%s) failed: %v", to, mode, err)
+	}
+	return rep
+}
+
+// activeActive puts the stack back to ACTIVE/ACTIVE with every process up.
+func activeActive(t *testing.T) {
+	t.Helper()
+	if names, err := stk.RestartDead(context.Background()); err != nil {
+		t.Fatalf("restart %v: %v", names, err)
+	}
+	failover(t, east, "active-active")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
