@@ -3,6 +3,7 @@
 # is seen by the other region's worker after a failover.
 
 locals {
+  replicated = length(var.replica_regions) > 0
   table_name = var.create_table ? aws_dynamodb_table.this[0].name : data.aws_dynamodb_table.existing[0].name
   table_arn  = var.create_table ? aws_dynamodb_table.this[0].arn : data.aws_dynamodb_table.existing[0].arn
 }
