@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-		"strconv"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
