@@ -45,7 +45,7 @@ func TestReplayStorePublishesExactlyTheSelectedEvents(t *testing.T) {
 	t0 := time.Now()
 	since, until, want := thousand(t, s)
 	t.Logf("seeded in %s", time.Since(t0))
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 
 	t0 = time.Now()
 	code, out, errOut := runCLI(t, context.Background(), args(s, "replay", "store", "--region", home,
@@ -70,7 +70,7 @@ func TestReplayStoreBySaleAndEventType(t *testing.T) {
 	at := time.Now().Add(-time.Hour)
 	a, b, foreign := sale(t, home, at, true), sale(t, home, at, true), sale(t, other, at, true)
 	s.seed(t, append(append(append([]domain.Envelope{}, a...), b...), foreign...))
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 	code, out, errOut := runCLI(t, context.Background(), args(s, "replay", "store", "--region", home, "--output", "json", "--progress", "none",
 		"--sale-id", a[0].SaleID.String()+","+foreign[0].SaleID.String(), "--sale-id", uuidNobody, "--event-type", "SaleCancelled")...)
 	if code != 0 {
@@ -101,7 +101,7 @@ func TestReplayStreamPublishesOwnInsertsOnly(t *testing.T) {
 	s.seed(t, all)
 	// An identical put is a MODIFY record on the emulator: never published.
 	s.seed(t, want[:20])
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 
 	code, out, errOut := runCLI(t, context.Background(), args(s, "replay", "stream", "--region", home, "--from", "trim-horizon",
 		"--output", "json", "--progress", "none", "--rate", "150")...)
@@ -131,7 +131,7 @@ func TestReplayStreamFromASequenceOrATime(t *testing.T) {
 	}
 	for _, from := range []string{out[1], mid.UTC().Format(time.RFC3339Nano)} {
 		t.Run(from, func(t *testing.T) {
-			c := s.collect(t, s.Observer)
+			c := s.observe(t)
 			code, stdout, errOut := runCLI(t, context.Background(), args(s, "replay", "stream", "--region", home, "--from", from, "--output", "json", "--progress", "none")...)
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, errOut)
@@ -203,7 +203,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	if n := s.depth(t, s.Observer); n != 0 {
+	if n := s.observedDepth(t); n != 0 {
 		t.Fatalf("%d messages were published by dry runs", n)
 	}
 	if n := s.depth(t, s.DLQ); n != 5 {
@@ -214,7 +214,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 func TestKilledReplayResumesWithoutSkipping(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	since, until, want := thousand(t, s)
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 	bin := binary(t, "github.com/salesplatform/cmd/salesctl")
 	ckpt := filepath.Join(t.TempDir(), "replay.ckpt")
 	base := args(s, "replay", "store", "--region", home, "--since", ts(since), "--until", ts(until),
@@ -259,7 +259,7 @@ func TestCancelledStreamReplayResumes(t *testing.T) {
 		want = append(want, sale(t, home, time.Now().Add(time.Duration(i)*time.Millisecond), false)...)
 	}
 	s.seed(t, want)
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 	ckpt := filepath.Join(t.TempDir(), "stream.ckpt")
 	base := args(s, "replay", "stream", "--region", home, "--from", "trim-horizon", "--checkpoint", ckpt,
 		"--output", "json", "--progress", "none", "--batch-size", "50")
@@ -376,7 +376,7 @@ func TestPublishFailureStopsWithExitOneAndResumes(t *testing.T) {
 		t.Fatalf("summary %+v", res)
 	}
 	// Fixed: the same command with the checkpoint publishes everything.
-	c := s.collect(t, s.Observer)
+	c := s.observe(t)
 	code, out, errOut = runCLI(t, context.Background(), args(s, window...)...)
 	if code != 0 {
 		t.Fatalf("resumed exit %d\n%s\n%s", code, out, errOut)

@@ -7,6 +7,7 @@ package replay_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,9 +81,10 @@ type testStack struct {
 
 	Table, StreamARN, Topic, Claims, Bucket, Param string
 	// Queue and DLQ are the processing queue (filtered subscription, only
-	// with stackOptions.processing); Observer gets every message published.
-	Queue, DLQ, Observer string
-	StackFile            string
+	// with stackOptions.processing); Observers get every message published.
+	Queue, DLQ string
+	Observers  []string
+	StackFile  string
 }
 
 type stackOptions struct {
@@ -107,14 +109,24 @@ func newStack(t testing.TB, o stackOptions) *testStack {
 	}
 	s.StreamARN = awsfixtures.EventStoreTable(t, s.DDB, s.Table)
 	s.Topic = awsfixtures.Topic(t, s.SNS, motoserver.UniqueName(t, "sales-events"))
-	var obsARN string
-	s.Observer, obsARN = awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "observer"), awsfixtures.QueueOptions{})
-	awsfixtures.Subscribe(t, s.SNS, s.Topic, obsARN, nil)
+	// Sixteen observer queues, split by the sale id's last hex digit: each
+	// stays shallow, and the emulator's receive slows with a queue's depth.
+	for _, d := range "0123456789abcdef" {
+		url, arn := awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "observer"), awsfixtures.QueueOptions{})
+		if _, err := s.SNS.Subscribe(context.Background(), &sns.SubscribeInput{
+			TopicArn: &s.Topic, Protocol: aws.String("sqs"), Endpoint: &arn, Attributes: map[string]string{
+				"RawMessageDelivery": "true", "FilterPolicy": `{"sale_id":[{"suffix":"` + string(d) + `"}]}`,
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Observers = append(s.Observers, url)
+	}
 	var dlqARN string
 	s.DLQ, dlqARN = awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "sales-processing-dlq"), awsfixtures.QueueOptions{})
 	var qARN string
 	s.Queue, qARN = awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "sales-processing"), awsfixtures.QueueOptions{
-		VisibilityTimeout: 2, DeadLetterARN: dlqARN, MaxReceiveCount: max(o.maxReceiveCount, 2),
+		VisibilityTimeout: 2, DeadLetterARN: dlqARN, MaxReceiveCount: cmp.Or(o.maxReceiveCount, 10),
 	})
 	if o.processing {
 		awsfixtures.Subscribe(t, s.SNS, s.Topic, qARN, awsfixtures.ProcessingFilter)
@@ -193,7 +205,7 @@ type received struct {
 // the same message.
 type collector struct {
 	sqs  *sqs.Client
-	url  string
+	urls []string
 	mu   sync.Mutex
 	msgs []received
 	seen map[string]bool
@@ -201,11 +213,13 @@ type collector struct {
 	done chan struct{}
 }
 
-func (s *testStack) collect(t testing.TB, url string) *collector {
-	c := &collector{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}, sqs: s.SQS, url: url}
+// observe collects what the observers receive.
+func (s *testStack) observe(t testing.TB) *collector { return s.collect(t, s.Observers...) }
+
+func (s *testStack) collect(t testing.TB, urls ...string) *collector {
+	c := &collector{stop: make(chan struct{}), done: make(chan struct{}), seen: map[string]bool{}, sqs: s.SQS, urls: urls}
 	var wg sync.WaitGroup
-	go func() { wg.Wait(); close(c.done) }()
-	for range 4 {
+	for _, url := range urls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -243,6 +257,7 @@ func (s *testStack) collect(t testing.TB, url string) *collector {
 			}
 		}()
 	}
+	go func() { wg.Wait(); close(c.done) }()
 	t.Cleanup(c.close)
 	return c
 }
@@ -266,8 +281,16 @@ func (c *collector) settle(t testing.TB, n int, timeout, quiet time.Duration) []
 		c.mu.Lock()
 		got := len(c.msgs)
 		c.mu.Unlock()
-		d, err := replay.Depth(context.Background(), c.sqs, c.url)
-		if err == nil && d.Visible == 0 && got >= n {
+		visible := int64(0)
+		var err error
+		for _, url := range c.urls {
+			var d replay.QueueDepth
+			if d, err = replay.Depth(context.Background(), c.sqs, url); err != nil {
+				break
+			}
+			visible += d.Visible
+		}
+		if err == nil && visible == 0 && got >= n {
 			if emptySince.IsZero() {
 				emptySince = time.Now()
 			}
@@ -567,6 +590,15 @@ func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func args(s *testStack, a ...string) []string {
 	return append([]string{"--stack", s.StackFile}, a...)
+}
+
+// observedDepth is the messages waiting in the observers.
+func (s *testStack) observedDepth(t testing.TB) int64 {
+	var n int64
+	for _, url := range s.Observers {
+		n += s.depth(t, url)
+	}
+	return n
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
