@@ -73,55 +73,53 @@ func (s *storeSelection) add(c *cobra.Command) {
 	fl.Int32Var(&s.pageSize, "page-size", 500, "items per Scan call (1-1000)")
 }
 
-// source builds the store source. untilDefault tells the caller that
-// --until was not given and must be pinned at the first run's start.
-func (s *storeSelection) source(client replay.StoreAPI, table, region string, now time.Time, lakeOnly bool) (selectedSource, *replay.Filter, bool, error) {
+// source builds the store source and the times to pin in its checkpoint.
+func (s *storeSelection) source(client replay.StoreAPI, table, region string, now time.Time, lakeOnly bool) (selectedSource, pins, error) {
 	types, err := parseEventTypes(s.eventTypes)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	if lakeOnly {
 		types, err = lakeTypes(types)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, err
 		}
 	}
 	ids, err := parseSaleIDs(s.saleIDs)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	switch {
 	case len(ids) > 0 && (s.since != "" || s.until != ""):
-		return nil, nil, false, errors.New("--sale-id selects sales; it cannot be combined with --since or --until")
+		return nil, nil, errors.New("--sale-id selects sales; it cannot be combined with --since or --until")
 	case len(ids) == 0 && s.since == "":
-		return nil, nil, false, errors.New("say what to select: --since (with an optional --until) or --sale-id")
+		return nil, nil, errors.New("say what to select: --since (with an optional --until) or --sale-id")
 	case s.segments < 1 || s.segments > 64:
-		return nil, nil, false, fmt.Errorf("--segments must be 1 to 64, got %d", s.segments)
+		return nil, nil, fmt.Errorf("--segments must be 1 to 64, got %d", s.segments)
 	case s.pageSize < 1 || s.pageSize > 1000:
-		return nil, nil, false, fmt.Errorf("--page-size must be 1 to 1000, got %d", s.pageSize)
+		return nil, nil, fmt.Errorf("--page-size must be 1 to 1000, got %d", s.pageSize)
 	}
 	if len(ids) > 0 {
 		origin, err := originFilter(s.origin, "")
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, err
 		}
-		src := &replay.StoreSales{API: client, Table: table, SaleIDs: ids, Filter: replay.Filter{EventTypes: types, Origin: origin}}
-		return src, &src.Filter, false, nil
+		return &replay.StoreSales{API: client, Table: table, SaleIDs: ids, Filter: replay.Filter{EventTypes: types, Origin: origin}}, nil, nil
 	}
 	since, err := parseTime("--since", s.since, now)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
-	var until time.Time
+	until := now.UTC()
 	if s.until != "" {
 		if until, err = parseTime("--until", s.until, now); err != nil {
-			return nil, nil, false, err
+			return nil, nil, err
 		}
 		if !since.Before(until) {
-			return nil, nil, false, fmt.Errorf("--since (%s) must be before --until (%s)", since.Format(time.RFC3339), until.Format(time.RFC3339))
+			return nil, nil, fmt.Errorf("--since (%s) must be before --until (%s)", since.Format(time.RFC3339), until.Format(time.RFC3339))
 		}
 	} else if !since.Before(now) {
-		return nil, nil, false, fmt.Errorf("--since (%s) is in the future", since.Format(time.RFC3339))
+		return nil, nil, fmt.Errorf("--since (%s) is in the future", since.Format(time.RFC3339))
 	}
 	defOrigin := region
 	if lakeOnly {
@@ -129,29 +127,24 @@ func (s *storeSelection) source(client replay.StoreAPI, table, region string, no
 	}
 	origin, err := originFilter(s.origin, defOrigin)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	src := &replay.StoreScan{API: client, Table: table, Segments: s.segments, PageSize: s.pageSize,
 		Filter: replay.Filter{Since: since, Until: until, EventTypes: types, Origin: origin}}
-	return src, &src.Filter, s.until == "", nil
-}
-
-// pinUntil fixes a defaulted end of window at the first run's start, so a
-// resume selects the same events.
-func pinUntil(r *replay.Runner, f *replay.Filter, now time.Time) error {
-	if v, ok := r.Extra("until"); ok {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return fmt.Errorf("checkpoint's until %q: %w", v, err)
-		}
-		f.Until = t
-		return nil
+	var p pins
+	if relativeTime(s.since) {
+		src.Filter.SinceLabel = s.since
+		p.add("since", &src.Filter.Since)
 	}
-	f.Until = now.UTC()
-	if !r.DryRun() {
-		return r.SetExtra("until", f.Until.Format(time.RFC3339Nano))
+	switch {
+	case s.until == "":
+		src.Filter.UntilLabel = "first-run-start"
+		p.add("until", &src.Filter.Until)
+	case relativeTime(s.until):
+		src.Filter.UntilLabel = s.until
+		p.add("until", &src.Filter.Until)
 	}
-	return nil
+	return src, p, nil
 }
 
 func newReplayStoreCommand(g *Globals) *cobra.Command {
@@ -177,7 +170,7 @@ func newReplayStoreCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src, filter, untilDefault, err := sel.source(ddb.NewFromConfig(cfg), region.EventTable, f.region, now, false)
+			src, pinned, err := sel.source(ddb.NewFromConfig(cfg), region.EventTable, f.region, now, false)
 			if err != nil {
 				return usageOf(c, err)
 			}
@@ -187,9 +180,7 @@ func newReplayStoreCommand(g *Globals) *cobra.Command {
 			}
 			x := &execution{g: g, f: &f, label: "replay store " + f.region, unit: "items", counter: counter,
 				opts: replay.Options{Command: "replay store", Selection: src.Selection(), Publisher: pub}}
-			if untilDefault {
-				x.prepare = func(r *replay.Runner) error { return pinUntil(r, filter, now) }
-			}
+			x.prepare = pinned.apply
 			return x.run(c.Context(), src)
 		},
 	}
@@ -275,21 +266,20 @@ time the first run started; --from latest follows new records until Ctrl-C
 				IdlePolls: idlePolls, BatchSize: batchSize,
 			}
 			sel := src.Selection()
-			if until != "" {
+			var pinned pins
+			switch {
+			case until != "" && relativeTime(until):
+				sel += " until=" + until
+				pinned.add("until", &src.Until)
+			case until != "":
 				sel += " until=" + untilT.Format(time.RFC3339Nano)
+			case !follow:
+				src.Until = now.UTC()
+				sel += " until=first-run-start"
+				pinned.add("until", &src.Until)
 			}
 			x := &execution{g: g, f: &f, label: "replay stream " + f.region, unit: "records", counter: counter,
-				opts: replay.Options{Command: "replay stream", Selection: sel, Publisher: pub}}
-			if until == "" && !follow {
-				x.prepare = func(r *replay.Runner) error {
-					var fl replay.Filter
-					if err := pinUntil(r, &fl, now); err != nil {
-						return err
-					}
-					src.Until = fl.Until
-					return nil
-				}
-			}
+				opts: replay.Options{Command: "replay stream", Selection: sel, Publisher: pub}, prepare: pinned.apply}
 			return x.run(c.Context(), followSource{src, follow})
 		},
 	}

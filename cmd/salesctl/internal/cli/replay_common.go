@@ -146,6 +146,48 @@ func awsConfig(ctx context.Context, region string) (aws.Config, *awsconfig.Reque
 // local emulator) rather than AWS.
 func emulated(cfg aws.Config) bool { return cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" }
 
+// pins are times computed from "now" (an age such as --since 6h, a
+// defaulted --until) that the first run stores in its checkpoint and a
+// resume reads back, so both select the same events.
+type pins []pin
+
+type pin struct {
+	key string
+	t   *time.Time
+}
+
+func (p *pins) add(key string, t *time.Time) { *p = append(*p, pin{key, t}) }
+
+// apply replaces each time with the checkpoint's, or stores it there.
+func (p pins) apply(r *replay.Runner) error {
+	for _, x := range p {
+		if v, ok := r.Extra(x.key); ok {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return fmt.Errorf("checkpoint's %s %q: %w", x.key, v, err)
+			}
+			*x.t = t
+			continue
+		}
+		if !r.DryRun() {
+			if err := r.SetExtra(x.key, x.t.UTC().Format(time.RFC3339Nano)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// relativeTime reports whether a --since/--until value is an age.
+func relativeTime(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return false
+	}
+	_, err := time.Parse(time.DateOnly, s)
+	return err != nil
+}
+
 // parseTime reads an RFC 3339 time, a date (midnight UTC), or a duration
 // meaning that long before now ("90m", "36h", "7d").
 func parseTime(flag, s string, now time.Time) (time.Time, error) {

@@ -76,7 +76,7 @@ regions' processing queues, so both lakes get the generation.`,
 			if err != nil {
 				return err
 			}
-			src, filter, untilDefault, err := sel.source(ddb.NewFromConfig(cfg), region.EventTable, f.region, now, true)
+			src, pinned, err := sel.source(ddb.NewFromConfig(cfg), region.EventTable, f.region, now, true)
 			if err != nil {
 				return usageOf(c, err)
 			}
@@ -122,10 +122,7 @@ regions' processing queues, so both lakes get the generation.`,
 				if region.LakeBucket != "" {
 					x.notes["lake prefix"] = fmt.Sprintf("s3://%s/%s/g%d/", region.LakeBucket, "reprocess", gen)
 				}
-				if untilDefault {
-					return pinUntil(r, filter, now)
-				}
-				return nil
+				return pinned.apply(r)
 			}
 			return x.run(c.Context(), src)
 		},

@@ -27,6 +27,11 @@ type Filter struct {
 	EventTypes []domain.EventType
 	// Origin, when set, is the only origin_region published.
 	Origin string
+	// SinceLabel and UntilLabel, when set, stand for the bounds in the
+	// canonical form: bounds computed from "now" (an age such as 6h, a
+	// defaulted end) are named as the operator gave them, and their values
+	// pinned in the checkpoint, so a resume matches its selection.
+	SinceLabel, UntilLabel string
 }
 
 // Decide returns why e is not selected, or "".
@@ -52,10 +57,16 @@ func (f Filter) Decide(e domain.Envelope) string {
 // String is the filter's canonical form (checkpoint selection, summary).
 func (f Filter) String() string {
 	var parts []string
-	if !f.Since.IsZero() {
+	switch {
+	case f.SinceLabel != "":
+		parts = append(parts, "since="+f.SinceLabel)
+	case !f.Since.IsZero():
 		parts = append(parts, "since="+f.Since.UTC().Format(time.RFC3339Nano))
 	}
-	if !f.Until.IsZero() {
+	switch {
+	case f.UntilLabel != "":
+		parts = append(parts, "until="+f.UntilLabel)
+	case !f.Until.IsZero():
 		parts = append(parts, "until="+f.Until.UTC().Format(time.RFC3339Nano))
 	}
 	if len(f.EventTypes) > 0 {
