@@ -349,9 +349,11 @@ func checkRegion(ctx context.Context, t *testing.T, region string, regions []str
 	if err != nil || len(own.OwnershipControls.Rules) != 1 || own.OwnershipControls.Rules[0].ObjectOwnership != "BucketOwnerEnforced" {
 		t.Errorf("lake ownership controls = %+v, %v", own, err)
 	}
-	pol, err := c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(o.LakeBucket)})
-	if err != nil || !strings.Contains(aws.ToString(pol.Policy), "aws:SecureTransport") {
-		t.Errorf("lake policy is not TLS-only: %v", err)
+	// No TLS-only bucket policy in local (env.hcl tls_only = false): moto
+	// enforces aws:SecureTransport against its own plain-HTTP endpoint and
+	// would refuse every object. Prod's policy is checked by plan/validate.
+	if _, err := c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(o.LakeBucket)}); err == nil {
+		t.Errorf("lake %s has a bucket policy in the local environment: moto would refuse plain-HTTP writes", o.LakeBucket)
 	}
 	lc, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(o.LakeBucket)})
 	if err != nil || len(lc.Rules) == 0 {

@@ -6,7 +6,6 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   bucket_name = var.append_account_id ? "${var.name}-${data.aws_caller_identity.current.account_id}" : var.name

@@ -37,6 +37,7 @@ locals {
     stream_event_source_mapping = true
     deletion_protection         = true
     force_destroy               = false
+    tls_only                    = true
     kms_deletion_window         = 30
   }
 }
