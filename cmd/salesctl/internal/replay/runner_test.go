@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -270,4 +271,58 @@ func TestProgressLineShowsCountsAndETA(t *testing.T) {
 	if got != want {
 		t.Fatalf("\n got %s\nwant %s", got, want)
 	}
+}
+
+func TestProgressModes(t *testing.T) {
+	snap := func() Snapshot {
+		return Snapshot{Counts: Counts{Read: 7, Published: 6, Skipped: map[string]int64{"x": 1}}, RunRead: 7, Progress: 7, Total: 70, Elapsed: time.Second}
+	}
+	cases := []struct {
+		mode ProgressMode
+		want []string
+	}{
+		{ProgressBar, []string{"replay test: read 7, published 6, skipped 1, failed 0, dup 0", "7/70"}},
+		{ProgressLines, []string{"replay test: read 7, progress 7/70 (10%), published 6"}},
+		{ProgressNone, nil},
+	}
+	for _, c := range cases {
+		t.Run(string(c.mode), func(t *testing.T) {
+			var b syncBuf
+			p := StartProgress(&b, c.mode, time.Hour, "replay test", "items", snap)
+			time.Sleep(300 * time.Millisecond)
+			p.Stop()
+			out := b.String()
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Fatalf("output lacks %q:\n%q", w, out)
+				}
+			}
+			if c.want == nil && out != "" {
+				t.Fatalf("none printed %q", out)
+			}
+		})
+	}
+	if m, err := ParseProgressMode("BAR"); err != nil || m != ProgressBar {
+		t.Fatal(m, err)
+	}
+	if _, err := ParseProgressMode("fancy"); err == nil {
+		t.Fatal("accepted")
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
