@@ -90,8 +90,8 @@ func TestReplayAndReprocessLeaveTheLakeAsItWas(t *testing.T) {
 	awsfixtures.Bucket(t, s.S3, s.Region, s.Bucket)
 	var events []domain.Envelope
 	at := time.Now().Add(-30 * time.Minute)
-	for i := range 40 {
-		events = append(events, sale(t, home, at.Add(time.Duration(i)*time.Second), i < 20)...)
+	for i := range 24 {
+		events = append(events, sale(t, home, at.Add(time.Duration(i)*time.Second), i < 12)...)
 	}
 	s.seed(t, events)
 	w := startWorker(t, s)
@@ -110,13 +110,13 @@ func TestReplayAndReprocessLeaveTheLakeAsItWas(t *testing.T) {
 	s.drained(t, w)
 	before := s.lake(t)
 	items := s.items(t)
-	// 60 events + one SaleProcessed each. The emulator does not make two
+	// 36 events + one SaleProcessed each. The emulator does not make two
 	// concurrent conditional writes of one item atomic (AWS does): the
 	// SaleProcessed of a sale's creation and of its cancellation, processed
 	// at once, can land on one position, so fewer may show. What matters
 	// here is that nothing below changes these numbers.
-	if len(before) != 60 || items < 100 || items > 120 || s.depth(t, s.DLQ) != 0 {
-		t.Fatalf("after processing: %d lake objects (want 60), %d events (want 60 + up to 60 SaleProcessed); %d dead letters; worker log:\n%s",
+	if len(before) != 36 || items < 60 || items > 72 || s.depth(t, s.DLQ) != 0 {
+		t.Fatalf("after processing: %d lake objects (want 36), %d events (want 36 + up to 36 SaleProcessed); %d dead letters; worker log:\n%s",
 			len(before), items, s.depth(t, s.DLQ), tail(w.stderr.String(), 40))
 	}
 
@@ -151,8 +151,8 @@ func TestReplayAndReprocessLeaveTheLakeAsItWas(t *testing.T) {
 			current = append(current, o)
 		}
 	}
-	if !equalObjects(before, current) || len(gen) != 60 {
-		t.Fatalf("after reprocessing: current objects changed %t, %d generation objects (want 60)", !equalObjects(before, current), len(gen))
+	if !equalObjects(before, current) || len(gen) != 36 {
+		t.Fatalf("after reprocessing: current objects changed %t, %d generation objects (want 36)", !equalObjects(before, current), len(gen))
 	}
 	for _, o := range gen {
 		normal := strings.TrimPrefix(o.Key, lake.PrefixReprocess+"/g1/")
