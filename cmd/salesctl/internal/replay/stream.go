@@ -278,12 +278,13 @@ func compareSequence(a, b string) int {
 // nothing more to read.
 type watchedStream struct {
 	streams.API
-	mu        sync.Mutex
-	described []string
-	iterShard map[string]string
-	seqShard  map[string]string
-	idle      map[string]int
-	caughtUp  map[string]bool
+	mu            sync.Mutex
+	described     []string
+	describedOnce bool
+	iterShard     map[string]string
+	seqShard      map[string]string
+	idle          map[string]int
+	caughtUp      map[string]bool
 }
 
 func (w *watchedStream) DescribeStream(ctx context.Context, in *dynamodbstreams.DescribeStreamInput, opts ...func(*dynamodbstreams.Options)) (*dynamodbstreams.DescribeStreamOutput, error) {
@@ -293,6 +294,7 @@ func (w *watchedStream) DescribeStream(ctx context.Context, in *dynamodbstreams.
 		if in.ExclusiveStartShardId == nil {
 			w.described = w.described[:0]
 		}
+		w.describedOnce = true
 		for _, sh := range out.StreamDescription.Shards {
 			w.described = append(w.described, aws.ToString(sh.ShardId))
 		}
@@ -362,9 +364,10 @@ func (w *watchedStream) markCaughtUp(shard string) {
 func (w *watchedStream) allCaughtUp(r *Runner, idlePolls int) bool {
 	w.mu.Lock()
 	shards := append([]string(nil), w.described...)
+	once := w.describedOnce
 	w.mu.Unlock()
 	if len(shards) == 0 {
-		return false
+		return once // a stream without shards has nothing to read
 	}
 	for _, id := range shards {
 		if r.Lane(shardLanePrefix + id).Finished {
