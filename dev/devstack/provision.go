@@ -125,7 +125,7 @@ func (Auto) Name() string { return "auto" }
 
 // Provision implements Provisioner.
 func (Auto) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
-	if TaskExists(ctx, req.Root, "infra:local:apply") {
+	if os.Getenv("SALESDEV_TEMPORARY_FIXTURES") == "" && TaskExists(ctx, req.Root, "infra:local:apply") {
 		return Terragrunt{}.Provision(ctx, req)
 	}
 	fmt.Fprintln(req.Log, "task infra:local:apply does not exist yet: creating the resources with the TEMPORARY fixtures")

@@ -410,3 +410,20 @@ func tailFile(path string, lines int) string {
 	}
 	return strings.Join(ls, "\n")
 }
+
+// RestartProcess stops one process (SIGTERM, so a worker drains) and
+// starts it again with env added to its environment (later values win),
+// then waits until it is ready. Tests use it to change a setting such as a
+// worker's TAKEOVER_DELAY, as an operator would redeploy with it.
+func (s *Stack) RestartProcess(ctx context.Context, name string, env ...string) error {
+	p := s.byName[name]
+	if p == nil {
+		return fmt.Errorf("no process %q", name)
+	}
+	p.Stop(20 * time.Second)
+	p.Env = append(p.Env, env...)
+	if err := p.Start(); err != nil {
+		return err
+	}
+	return s.WaitReady(ctx, s.opts.ReadyTimeout, p)
+}

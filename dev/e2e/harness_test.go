@@ -80,10 +80,16 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// takeoverDelay is the workers' TAKEOVER_DELAY in the suite's stack: long
-// enough that a region never takes over work its owner is still doing
-// under the suite's load, short enough for the region-loss test.
-const takeoverDelay = 15 * time.Second
+// takeoverDelay is the workers' TAKEOVER_DELAY in the suite's stack: longer
+// than the backlog of the suite's 500-sale burst (moto sustains a few
+// sales per second on two cores), so a region never takes over work its
+// owner is still doing. Tests that need a takeover (a region passive or
+// lost) redeploy the arriving region's worker with shortTakeover, as an
+// operator would after losing a region, and restore it afterwards.
+const (
+	takeoverDelay = 5 * time.Minute
+	shortTakeover = 5 * time.Second
+)
 
 // ---- HTTP ----
 
@@ -428,13 +434,30 @@ func failover(t *testing.T, to, mode string, extra ...string) failoverReport {
 	return rep
 }
 
-// activeActive puts the stack back to ACTIVE/ACTIVE with every process up.
+// activeActive puts the stack back to ACTIVE/ACTIVE with every process up
+// and every worker on the suite's takeover delay.
 func activeActive(t *testing.T) {
 	t.Helper()
 	if names, err := stk.RestartDead(context.Background()); err != nil {
 		t.Fatalf("restart %v: %v", names, err)
 	}
+	for _, r := range stk.Regions() {
+		if takeovers[r] {
+			setTakeover(t, r, takeoverDelay)
+		}
+	}
 	failover(t, east, "active-active")
+}
+
+var takeovers = map[string]bool{}
+
+// setTakeover redeploys a region's worker with another TAKEOVER_DELAY.
+func setTakeover(t *testing.T, region string, d time.Duration) {
+	t.Helper()
+	if err := stk.RestartProcess(context.Background(), devstack.Worker+"/"+region, "TAKEOVER_DELAY="+d.String()); err != nil {
+		t.Fatalf("redeploy the %s worker: %v", region, err)
+	}
+	takeovers[region] = d != takeoverDelay
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

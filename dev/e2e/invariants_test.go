@@ -131,8 +131,8 @@ func TestActivePassiveAndFlipUnderTraffic(t *testing.T) {
 
 	// Steady traffic through the edge while the failover flips the regions.
 	ctx, stop := context.WithCancel(context.Background())
-	traffic := startTraffic(ctx, t, ep.Edge, 40*time.Millisecond)
-	time.Sleep(3 * time.Second)
+	traffic := startTraffic(ctx, t, ep.Edge, 200*time.Millisecond)
+	time.Sleep(4 * time.Second)
 	rep := failover(t, sa, "active-passive")
 	time.Sleep(4 * time.Second)
 	stop()
@@ -142,9 +142,10 @@ func TestActivePassiveAndFlipUnderTraffic(t *testing.T) {
 	if res.failed > 0 {
 		t.Errorf("%d sales were never accepted", res.failed)
 	}
-	// Sales accepted by us-east-1 just before the flip may be processed by
-	// sa-east-1 after the takeover delay.
-	waitInLakes(t, res.ids, "sales/", takeoverDelay+2*time.Minute)
+	// Sales accepted by us-east-1 just before the flip, not processed there
+	// before it turned PASSIVE, are sa-east-1's to take over.
+	setTakeover(t, sa, shortTakeover)
+	waitInLakes(t, res.ids, "sales/", 3*time.Minute)
 	checkExactlyOnce(t, res.ids, "sales/", domain.EventSaleCreated)
 	checkAllProcessedByGet(t, res.ids)
 }
@@ -268,7 +269,8 @@ func TestRegionLossSurvivorProcessesEverySale(t *testing.T) {
 	t.Logf("SIGKILLed %v after %d sales accepted, replicated and published, none processed", killed, n)
 
 	rep := failover(t, sa, "active-passive")
-	waitInLakes(t, ids, "sales/", takeoverDelay+2*time.Minute)
+	setTakeover(t, sa, shortTakeover)
+	waitInLakes(t, ids, "sales/", 3*time.Minute)
 	recovered := time.Since(lostAt)
 	byRegion := map[string]int{}
 	for _, id := range ids {
