@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/salesplatform/libs/sales/domain"
+	"github.com/salesplatform/libs/sales/messaging"
+)
+
+// Invariant 1 under faults between SNS and the workers: every event
+// delivered again (twice more) and out of order (a cancellation before its
+// sale) changes nothing in the lakes and processes nothing twice.
+func TestDuplicatesAndReorderingChangeNothing(t *testing.T) {
+	activeActive(t)
+	ctx := context.Background()
+	var ids []string
+	for _, r := range stk.Regions() {
+		ids = append(ids, postMany(t, ep.API[r], 5, 5)...)
+	}
+	cancelled := ids[:len(ids)/2]
+	for _, id := range cancelled {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, ep.Edge+"/sales/"+id, nil)
+		resp, err := httpc.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE %s: %v %v", id, resp, err)
+		}
+		resp.Body.Close()
+	}
+	waitInLakes(t, ids, "sales/", 3*time.Minute)
+	waitInLakes(t, cancelled, "cancellations/", 3*time.Minute)
+	checkExactlyOnce(t, ids, "sales/", domain.EventSaleCreated)
+	checkExactlyOnce(t, cancelled, "cancellations/", domain.EventSaleCancelled)
+
+	duplicatesBefore := 0.0
+	for _, r := range stk.Regions() {
+		duplicatesBefore += metric(t, ep.Worker[r]+"/metrics", "sales_worker_messages_duplicate_total")
+	}
+	// Re-deliver every event twice to its origin region's queue (where it
+	// is processed at once), cancellations first and sales delayed, so
+	// each cancellation overtakes its sale.
+	injected := 0
+	for _, id := range ids {
+		for _, r := range stk.Regions() {
+			for _, e := range events(t, r, id) {
+				if e.OriginRegion != r || (e.EventType != domain.EventSaleCreated && e.EventType != domain.EventSaleCancelled) {
+					continue
+				}
+				delay := int32(0)
+				if e.EventType == domain.EventSaleCreated {
+					delay = 4
+				}
+				for range 2 {
+					sendEvent(t, r, e, delay)
+					injected++
+				}
+			}
+		}
+	}
+	t.Logf("injected %d duplicate deliveries (cancellations ahead of their sales)", injected)
+	duplicates := eventually(t, 2*time.Minute, func() (float64, bool) {
+		d := 0.0
+		for _, r := range stk.Regions() {
+			d += metric(t, ep.Worker[r]+"/metrics", "sales_worker_messages_duplicate_total")
+		}
+		return d - duplicatesBefore, d-duplicatesBefore >= float64(injected)
+	})
+	if duplicates < float64(injected) {
+		t.Fatalf("workers recognised %.0f of %d injected duplicates", duplicates, injected)
+	}
+	checkExactlyOnce(t, ids, "sales/", domain.EventSaleCreated)
+	checkExactlyOnce(t, cancelled, "cancellations/", domain.EventSaleCancelled)
+	checkAllProcessedByGet(t, ids)
+}
+
+func sendEvent(t *testing.T, region string, e domain.Envelope, delay int32) {
+	t.Helper()
+	body, err := messaging.Body(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string]sqstypes.MessageAttributeValue{}
+	for k, v := range messaging.Attributes(e) {
+		attrs[k] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	url := stk.Outputs().Regions[region].ProcessingQueueURL
+	if _, err := clients.SQS[region].SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: &url, MessageBody: aws.String(string(body)), MessageAttributes: attrs, DelaySeconds: delay,
+	}); err != nil {
+		t.Fatalf("send %s to %s: %v", e.EventID, region, err)
+	}
+}
+
