@@ -1,0 +1,477 @@
+// Command pipelinebench measures the whole local pipeline on a fresh local
+// stack (free loopback ports, temporary directory), the figures of
+// docs/benchmarks/local-stack.md:
+//
+//   - sale → lake latency (201 of the POST until the object is in the
+//     origin region's lake, and in the other region's) at a fixed offered
+//     load, p50/p90/p99;
+//   - sustained sales/s: the offered load is raised step by step until the
+//     pipeline falls behind (the lake latency at the end of a step keeps
+//     growing past -max-lag); moto is the bound and says so;
+//   - AWS requests per sale, end to end, from every process's request
+//     counters (aws_requests_total), per service and operation;
+//   - a failover under traffic: the command's own report and the window
+//     clients saw 503s, and that every accepted sale reached both lakes.
+//
+//	go run ./dev/cmd/pipelinebench -rate 5 -duration 30s
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/salesplatform/dev/devstack"
+	"github.com/salesplatform/libs/sales/awsconfig"
+)
+
+var httpc = &http.Client{Timeout: 15 * time.Second}
+
+type pending struct {
+	id       string
+	origin   string
+	day      string
+	accepted time.Time
+	arrived  map[string]time.Duration
+}
+
+func main() {
+	rate := flag.Float64("rate", 5, "offered load for the latency run, sales/s")
+	duration := flag.Duration("duration", 30*time.Second, "length of the latency run")
+	steps := flag.String("ramp", "2,4,6,8,12", "offered loads of the throughput ramp, sales/s (empty: skip)")
+	stepFor := flag.Duration("step", 20*time.Second, "length of one ramp step")
+	maxLag := flag.Duration("max-lag", 10*time.Second, "a step whose last sales take longer than this to reach both lakes has fallen behind")
+	skipFailover := flag.Bool("skip-failover", false, "skip the failover run")
+	flag.Parse()
+	if err := run(*rate, *duration, *steps, *stepFor, *maxLag, *skipFailover); err != nil {
+		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rate float64, duration time.Duration, steps string, stepFor, maxLag time.Duration, skipFailover bool) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "pipelinebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ports, err := devstack.FreePorts(devstack.DefaultRegions)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	stk, err := devstack.Start(ctx, devstack.Options{Dir: dir, Ports: ports, Progress: os.Stderr, TakeoverDelay: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer stk.Stop(context.Background())
+	fmt.Printf("machine: %d cores, %s; local stack ready in %.1fs\n\n", runtime.NumCPU(), runtime.Version(), time.Since(t0).Seconds())
+	clients, err := devstack.NewClients(ctx, stk.Endpoints().Moto, stk.Outputs(), awsconfig.Options{})
+	if err != nil {
+		return err
+	}
+	b := &bench{stk: stk, c: clients, ep: stk.Endpoints()}
+
+	// 1. Latency at a fixed offered load, with the request counters around it.
+	before := b.requests()
+	res := b.offer(rate, duration, 3*time.Minute)
+	after := b.requests()
+	res.print(fmt.Sprintf("latency at %.1f sales/s offered for %s", rate, duration))
+	b.printRequests(before, after, len(res.done))
+
+	// 2. Sustained throughput.
+	if strings.TrimSpace(steps) != "" {
+		fmt.Printf("\nthroughput ramp (%s per step; behind = the step's last sales take over %s to reach both lakes)\n", stepFor, maxLag)
+		best := 0.0
+		for _, s := range strings.Split(steps, ",") {
+			var r float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(s), "%g", &r); err != nil {
+				return fmt.Errorf("-ramp: %q", s)
+			}
+			res := b.offer(r, stepFor, 5*time.Minute)
+			tail := res.tail()
+			status := "keeps up"
+			if tail > maxLag || len(res.lost) > 0 {
+				status = "BEHIND"
+			} else {
+				best = r
+			}
+			fmt.Printf("  offered %5.1f/s: accepted %5.1f/s, both lakes p50 %6s p99 %6s, last 10%% p50 %6s  %s\n",
+				r, float64(len(res.done)+len(res.lost))/stepFor.Seconds(), res.pct(50), res.pct(99), tail.Round(10*time.Millisecond), status)
+			if status == "BEHIND" {
+				break
+			}
+		}
+		fmt.Printf("  sustained: %.1f sales/s (bounded by moto: one Python process serves every AWS call of both regions)\n", best)
+	}
+
+	// 3. Failover under traffic.
+	if !skipFailover {
+		return b.failover(rate)
+	}
+	return nil
+}
+
+type bench struct {
+	stk *devstack.Stack
+	c   *devstack.Clients
+	ep  devstack.Endpoints
+}
+
+type result struct {
+	done []*pending
+	lost []*pending
+}
+
+func (r result) lat(region string) []time.Duration {
+	var out []time.Duration
+	for _, p := range r.done {
+		if region == "" {
+			out = append(out, maxArrival(p))
+		} else {
+			out = append(out, p.arrived[region])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func maxArrival(p *pending) time.Duration {
+	var m time.Duration
+	for _, d := range p.arrived {
+		m = max(m, d)
+	}
+	return m
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	i := int(float64(len(ds)-1) * p / 100)
+	return ds[i]
+}
+
+func (r result) pct(p float64) string { return pct(r.lat(""), p).Round(10 * time.Millisecond).String() }
+
+// tail is the median latency of the last tenth of the sales: growing
+// means the pipeline falls behind.
+func (r result) tail() time.Duration {
+	sorted := append([]*pending(nil), r.done...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].accepted.Before(sorted[j].accepted) })
+	n := max(1, len(sorted)/10)
+	var ds []time.Duration
+	for _, p := range sorted[len(sorted)-n:] {
+		ds = append(ds, maxArrival(p))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return pct(ds, 50)
+}
+
+func (r result) print(title string) {
+	fmt.Printf("%s: %d sales accepted, %d not in both lakes in time\n", title, len(r.done)+len(r.lost), len(r.lost))
+	for _, region := range []string{"origin", "other", ""} {
+		var ds []time.Duration
+		for _, p := range r.done {
+			for reg, d := range p.arrived {
+				if (region == "origin" && reg == p.origin) || (region == "other" && reg != p.origin) {
+					ds = append(ds, d)
+				}
+			}
+		}
+		name := "in its region's lake"
+		switch region {
+		case "other":
+			name = "in the other lake (replicated)"
+		case "":
+			name = "in both lakes"
+			ds = r.lat("")
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		fmt.Printf("  sale → %-31s p50 %7s  p90 %7s  p99 %7s  max %7s\n", name,
+			pct(ds, 50).Round(10*time.Millisecond), pct(ds, 90).Round(10*time.Millisecond), pct(ds, 99).Round(10*time.Millisecond), pct(ds, 100).Round(10*time.Millisecond))
+	}
+}
+
+// offer posts sales through the edge at rate for d (open loop) and follows
+// each to both lakes.
+func (b *bench) offer(rate float64, d, wait time.Duration) result {
+	var mu sync.Mutex
+	var all []*pending
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / rate)
+	stop := time.Now().Add(d)
+	tick := time.NewTicker(interval)
+	for time.Now().Before(stop) {
+		<-tick.C
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"product":"bench %d","amount":%d.00}`, rand.IntN(1e6), 1+rand.IntN(99))
+			for attempt := 0; attempt < 40; attempt++ {
+				req, _ := http.NewRequest(http.MethodPost, b.ep.Edge+"/sales", strings.NewReader(body))
+				resp, err := httpc.Do(req)
+				if err == nil {
+					var s struct {
+						ID        string `json:"id"`
+						CreatedAt string `json:"created_at"`
+					}
+					raw, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusCreated && json.Unmarshal(raw, &s) == nil {
+						day := time.Now().UTC().Format(time.DateOnly)
+						if ts, err := time.Parse(time.RFC3339Nano, s.CreatedAt); err == nil {
+							day = ts.UTC().Format(time.DateOnly)
+						}
+						mu.Lock()
+						all = append(all, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: day, accepted: time.Now(), arrived: map[string]time.Duration{}})
+						mu.Unlock()
+						return
+					}
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		})
+	}
+	tick.Stop()
+	wg.Wait()
+	return b.follow(all, wait)
+}
+
+// follow polls each lake partition with StartAfter the oldest pending id
+// (ids are UUIDv7, so keys sort by time): each poll lists only the newest
+// objects, a few per call, instead of the whole bucket.
+func (b *bench) follow(all []*pending, wait time.Duration) result {
+	deadline := time.Now().Add(wait)
+	regions := b.stk.Regions()
+	for time.Now().Before(deadline) {
+		left := 0
+		type part struct{ region, prefix string }
+		oldest := map[part]string{}
+		for _, p := range all {
+			for _, r := range regions {
+				if _, ok := p.arrived[r]; ok {
+					continue
+				}
+				left++
+				k := part{r, "sales/dt=" + p.day + "/region=" + p.origin + "/"}
+				if o, ok := oldest[k]; !ok || p.id < o {
+					oldest[k] = p.id
+				}
+			}
+		}
+		if left == 0 {
+			break
+		}
+		now := time.Now()
+		for k, first := range oldest {
+			bucket := b.c.Outputs.Regions[k.region].LakeBucket
+			after := k.prefix + first
+			var keys []string
+			in := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: aws.String(k.prefix), StartAfter: aws.String(after[:len(after)-1])}
+			for range 50 {
+				out, err := b.c.S3[k.region].ListObjectsV2(context.Background(), in)
+				if err != nil {
+					break
+				}
+				for _, o := range out.Contents {
+					keys = append(keys, aws.ToString(o.Key))
+				}
+				if !aws.ToBool(out.IsTruncated) {
+					break
+				}
+				in.ContinuationToken = out.NextContinuationToken
+			}
+			present := map[string]bool{}
+			for _, key := range keys {
+				present[strings.TrimSuffix(key[strings.LastIndex(key, "/")+1:], ".json")] = true
+			}
+			for _, p := range all {
+				if _, ok := p.arrived[k.region]; !ok && present[p.id] && "sales/dt="+p.day+"/region="+p.origin+"/" == k.prefix {
+					p.arrived[k.region] = now.Sub(p.accepted)
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var r result
+	for _, p := range all {
+		if len(p.arrived) == len(regions) {
+			r.done = append(r.done, p)
+		} else {
+			r.lost = append(r.lost, p)
+		}
+	}
+	return r
+}
+
+// requests sums every process's aws_requests_total by service.operation.
+func (b *bench) requests() map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range b.stk.Processes() {
+		if p.MetricsURL == "" || strings.HasPrefix(p.Name, devstack.Replication) {
+			continue
+		}
+		m, err := devstack.Scrape(context.Background(), p.MetricsURL)
+		if err != nil {
+			continue
+		}
+		f := m["aws_requests_total"]
+		if f == nil {
+			continue
+		}
+		for _, metric := range f.Metric {
+			var svc, op string
+			for _, l := range metric.Label {
+				switch l.GetName() {
+				case "service":
+					svc = l.GetValue()
+				case "operation":
+					op = l.GetValue()
+				}
+			}
+			out[svc+"."+op] += metric.Counter.GetValue()
+		}
+	}
+	return out
+}
+
+// background calls happen whatever the traffic: stream polling (free on
+// AWS, where Lambda polls) and the region-state refreshes.
+var background = map[string]bool{
+	"DynamoDB Streams.GetRecords": true, "DynamoDB Streams.GetShardIterator": true, "DynamoDB Streams.DescribeStream": true,
+	"DynamoDB.DescribeTable": true, "SSM.GetParameter": true, "SQS.ReceiveMessage": true,
+}
+
+func (b *bench) printRequests(before, after map[string]float64, sales int) {
+	if sales == 0 {
+		return
+	}
+	var keys []string
+	for k := range after {
+		if after[k]-before[k] > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	perSale, bg := 0.0, 0.0
+	fmt.Printf("\nAWS requests during the run (APIs, publishers, workers; the replication stand-in is not AWS's cost), per accepted sale (%d):\n", sales)
+	for _, k := range keys {
+		d := after[k] - before[k]
+		mark := ""
+		if background[k] {
+			bg += d
+			mark = "  (polling/refresh, not per sale)"
+		} else {
+			perSale += d
+		}
+		fmt.Printf("  %-40s %8.0f  %5.2f/sale%s\n", k, d, d/float64(sales), mark)
+	}
+	fmt.Printf("  per-sale requests (without polling): %.2f per sale; with polling at this load: %.2f\n", perSale/float64(sales), (perSale+bg)/float64(sales))
+}
+
+func (b *bench) failover(rate float64) error {
+	fmt.Printf("\nfailover under %.1f sales/s through the edge (ACTIVE/ACTIVE → sa-east-1 only)\n", rate)
+	ctx, cancel := context.WithCancel(context.Background())
+	type outcome struct {
+		ids         []*pending
+		failed      int
+		first, last time.Time
+	}
+	var mu sync.Mutex
+	var o outcome
+	var wg sync.WaitGroup
+	go func() {
+		tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			wg.Go(func() {
+				body := fmt.Sprintf(`{"product":"failover %d","amount":3.00}`, rand.IntN(1e6))
+				key := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), rand.IntN(1e6))
+				for attempt := 0; attempt < 120; attempt++ {
+					req, _ := http.NewRequest(http.MethodPost, b.ep.Edge+"/sales", strings.NewReader(body))
+					req.Header.Set("Idempotency-Key", key)
+					resp, err := httpc.Do(req)
+					if err == nil {
+						raw, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						var s struct {
+							ID string `json:"id"`
+						}
+						if resp.StatusCode == http.StatusCreated && json.Unmarshal(raw, &s) == nil {
+							mu.Lock()
+							o.ids = append(o.ids, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: time.Now().UTC().Format(time.DateOnly), accepted: time.Now(), arrived: map[string]time.Duration{}})
+							mu.Unlock()
+							return
+						}
+					}
+					mu.Lock()
+					if o.first.IsZero() {
+						o.first = time.Now()
+					}
+					o.last = time.Now()
+					mu.Unlock()
+					time.Sleep(250 * time.Millisecond)
+				}
+				mu.Lock()
+				o.failed++
+				mu.Unlock()
+			})
+		}
+	}()
+	time.Sleep(5 * time.Second)
+	out, err := b.salesctl("failover", "--to", "sa-east-1", "--settle", "2s")
+	fmt.Print(indent(out))
+	if err != nil {
+		cancel()
+		return err
+	}
+	time.Sleep(5 * time.Second)
+	cancel()
+	wg.Wait()
+	// us-east-1's last sales are sa-east-1's to take over now.
+	if err := b.stk.RestartProcess(context.Background(), devstack.Worker+"/sa-east-1", "TAKEOVER_DELAY=5s"); err != nil {
+		return err
+	}
+	res := b.follow(o.ids, 3*time.Minute)
+	window := time.Duration(0)
+	if !o.first.IsZero() {
+		window = o.last.Sub(o.first)
+	}
+	fmt.Printf("  clients saw 503s for %s; %d sales accepted, %d never accepted, %d not in both lakes within 3 min\n",
+		window.Round(10*time.Millisecond), len(o.ids), o.failed, len(res.lost))
+	return nil
+}
+
+func (b *bench) salesctl(args ...string) (string, error) {
+	cmd := exec.Command(b.stk.Bin(devstack.Salesctl), args...)
+	cmd.Env = append(append(os.Environ(), b.stk.MotoEnv()...), "SALESCTL_STACK="+b.stk.Options().OutputsPath())
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
