@@ -96,4 +96,3 @@ func sendEvent(t *testing.T, region string, e domain.Envelope, delay int32) {
 		t.Fatalf("send %s to %s: %v", e.EventID, region, err)
 	}
 }
-

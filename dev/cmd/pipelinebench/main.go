@@ -5,15 +5,18 @@
 //   - sale → lake latency (201 of the POST until the object is in the
 //     origin region's lake, and in the other region's) at a fixed offered
 //     load, p50/p90/p99;
+//
 //   - sustained sales/s: the offered load is raised step by step until the
 //     pipeline falls behind (the lake latency at the end of a step keeps
 //     growing past -max-lag); moto is the bound and says so;
+//
 //   - AWS requests per sale, end to end, from every process's request
 //     counters (aws_requests_total), per service and operation;
+//
 //   - a failover under traffic: the command's own report and the window
 //     clients saw 503s, and that every accepted sale reached both lakes.
 //
-//	go run ./dev/cmd/pipelinebench -rate 5 -duration 30s
+//     go run ./dev/cmd/pipelinebench -rate 5 -duration 30s
 package main
 
 import (
