@@ -107,7 +107,11 @@ func TestLocalEnvironmentOnMoto(t *testing.T) {
 
 	outputsFile := filepath.Join(work, "infra", "outputs.json")
 	cache := filepath.Join(work, "terragrunt-cache")
-	env := append(os.Environ(), moto.Env()...)
+	// GOWORK is left out: under `task`, it names the project's workspace,
+	// in which `go -C tools tool task` finds no task (tools has its own
+	// go.work); the nested task sets it again for its own commands.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOWORK=") })
+	env = append(env, moto.Env()...)
 	env = append(env, "LOCAL_DIR="+work, "OUTPUTS_FILE="+outputsFile, "TG_DOWNLOAD_DIR="+cache)
 	task := func(name string) error {
 		return run(ctx, t, root, env, logFile, "go", "-C", filepath.Join(root, "tools"), "tool", "task", "-d", root, name)
@@ -169,6 +173,30 @@ func TestLocalEnvironmentOnMoto(t *testing.T) {
 			checkRegion(ctx, t, r, regions, clients[r], outputs.Regions[r], queueARNs)
 		})
 	}
+	// The mapping itself is off in local (moto would run it in Docker), but
+	// the filter it would get is an output of the applied unit: INSERTs
+	// whose origin_region is the unit's own region, nothing else.
+	t.Run("publisher-filter", func(t *testing.T) {
+		for _, r := range regions {
+			pattern := unitOutput(ctx, t, clients[r].s3, root, liveLocal, r, UnitEventPipeline, "publisher_filter_pattern")
+			var f struct {
+				EventName []string `json:"eventName"`
+				DynamoDB  struct {
+					NewImage struct {
+						OriginRegion struct {
+							S []string `json:"S"`
+						} `json:"origin_region"`
+					} `json:"NewImage"`
+				} `json:"dynamodb"`
+			}
+			if err := json.Unmarshal([]byte(pattern), &f); err != nil {
+				t.Fatalf("%s filter pattern %q: %v", r, pattern, err)
+			}
+			if !slices.Equal(f.EventName, []string{"INSERT"}) || !slices.Equal(f.DynamoDB.NewImage.OriginRegion.S, []string{r}) {
+				t.Errorf("%s publisher filter = %s, want INSERT with origin_region %s", r, pattern, r)
+			}
+		}
+	})
 	t.Run("fanout", func(t *testing.T) {
 		checkFanout(ctx, t, regions, clients, outputs)
 	})
@@ -194,6 +222,29 @@ func TestLocalEnvironmentOnMoto(t *testing.T) {
 	for _, r := range regions {
 		checkGone(ctx, t, r, clients[r], outputs.Regions[r])
 	}
+}
+
+// unitOutput reads one string output of an applied unit from its state.
+func unitOutput(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit, name string) string {
+	t.Helper()
+	key, err := StateKey(root, filepath.Join(envDir, region, unit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(StateBucket(region)), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("state of %s/%s: %v", region, unit, err)
+	}
+	defer obj.Body.Close()
+	outputs, err := StateOutputs(obj.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := json.Unmarshal(outputs[name], &v); err != nil {
+		t.Fatalf("output %s of %s/%s: %v", name, region, unit, err)
+	}
+	return v
 }
 
 type awsClients struct {
