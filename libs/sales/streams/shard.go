@@ -34,7 +34,16 @@ type shardWorker struct {
 	// skipping is true while an at-timestamp start passes over older
 	// records.
 	skipping bool
+	// empties counts reads in a row that returned nothing.
+	empties int
 }
+
+// renewAfterEmpties renews an idle shard's iterator (from lastRead) after
+// this many empty reads in a row. The local emulator was seen to leave an
+// iterator chain stuck — empty answers while records kept arriving behind
+// it, which a fresh iterator from the same position returned at once. On
+// AWS this costs one GetShardIterator per idle shard every few seconds.
+const renewAfterEmpties = 20
 
 func (w *shardWorker) log() []any { return []any{"shard_id", w.shardID} }
 
@@ -198,6 +207,16 @@ func (w *shardWorker) read(ctx context.Context) (int, error) {
 	w.iteratorAt = cfg.Now()
 	if w.iterator == nil {
 		w.ended = true
+	}
+	if len(out.Records) == 0 {
+		w.empties++
+		// A LATEST start with nothing read yet keeps its iterator: renewing
+		// it would skip what arrived in between.
+		if w.empties >= renewAfterEmpties && w.iterator != nil && (w.lastRead != "" || w.start.Type != Latest) {
+			w.iterator, w.empties = nil, 0 // renewed from lastRead on the next read
+		}
+	} else {
+		w.empties = 0
 	}
 	n, skipped := 0, false
 	for _, rec := range out.Records {
