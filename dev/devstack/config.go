@@ -141,7 +141,7 @@ func (o *Options) defaults() error {
 		}
 	}
 	if o.Provisioner == nil {
-		o.Provisioner = Auto{}
+		o.Provisioner = Terragrunt{}
 	}
 	if o.ReplicationLag == 0 {
 		o.ReplicationLag = 200 * time.Millisecond

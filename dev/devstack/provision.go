@@ -1,14 +1,12 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 // ProvisionRequest is what a provisioner needs to know.
@@ -97,37 +95,3 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return string(t.b) }
-
-// TaskExists reports whether the root Taskfile (with its includes) has
-// task name.
-func TaskExists(ctx context.Context, root, name string) bool {
-	cmd := exec.CommandContext(ctx, "go", "-C", filepath.Join(root, "tools"), "tool", "task", "-d", root, "--list-all")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		return false
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "* "))
-		if len(f) > 0 && strings.TrimSuffix(f[0], ":") == name {
-			return true
-		}
-	}
-	return false
-}
-
-// Auto uses Terragrunt once the infrastructure task exists and the
-// temporary fixtures until then.
-type Auto struct{}
-
-// Name implements Provisioner.
-func (Auto) Name() string { return "auto" }
-
-// Provision implements Provisioner.
-func (Auto) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
-	if os.Getenv("SALESDEV_TEMPORARY_FIXTURES") == "" && TaskExists(ctx, req.Root, "infra:local:apply") {
-		return Terragrunt{}.Provision(ctx, req)
-	}
-	fmt.Fprintln(req.Log, "task infra:local:apply does not exist yet: creating the resources with the TEMPORARY fixtures")
-	return temporaryFixtures{}.Provision(ctx, req)
-}
