@@ -48,6 +48,11 @@ type Options struct {
 	State string
 	// Moto is the emulator to use (default: the package's shared one).
 	Moto *motoserver.Server
+	// NoStream creates the event table without its stream. Only the load
+	// driver uses it: moto deep-copies every table a TransactWriteItems
+	// touches, stream records included, so with a stream each commit
+	// costs time and memory in proportion to everything written so far.
+	NoStream bool
 }
 
 // Stack is one region's worker resources.
@@ -94,7 +99,11 @@ func New(t testing.TB, region string, o Options) *Stack {
 	if o.State == "" {
 		o.State = "ACTIVE"
 	}
-	awsfixtures.EventStoreTable(t, s.DDB, s.EventsTable)
+	if o.NoStream {
+		eventTableWithoutStream(t, s.DDB, s.EventsTable)
+	} else {
+		awsfixtures.EventStoreTable(t, s.DDB, s.EventsTable)
+	}
 	awsfixtures.IdempotencyTable(t, s.DDB, s.ClaimsTable)
 	awsfixtures.Bucket(t, s.S3, region, s.Bucket)
 	var dlqARN string
@@ -386,4 +395,26 @@ func Keys[V any](m map[string]V) string {
 	}
 	sort.Strings(keys)
 	return fmt.Sprint(keys)
+}
+
+func eventTableWithoutStream(t testing.TB, client *dynamodb.Client, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   &name,
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("sale_id"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("position"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("sale_id"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("position"), KeyType: ddbtypes.KeyTypeRange},
+		},
+	}); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: &name}, 30*time.Second); err != nil {
+		t.Fatalf("table %s: %v", name, err)
+	}
 }
