@@ -44,7 +44,7 @@ func benchReplay(b *testing.B, cmd ...string) {
 	var published, calls int64
 	for range b.N {
 		b.StopTimer()
-		s := newStack(b, stackOptions{})
+		s := newStack(b, stackOptions{plain: true})
 		seedOwn(b, s, n, time.Now().Add(-10*time.Minute))
 		b.StartTimer()
 		started := time.Now()

@@ -90,6 +90,10 @@ type testStack struct {
 type stackOptions struct {
 	processing      bool
 	maxReceiveCount int
+	// plain subscribes one unfiltered observer instead of sixteen split
+	// ones (benchmarks: the topology of production, one queue per
+	// subscriber).
+	plain bool
 }
 
 func newStack(t testing.TB, o stackOptions) *testStack {
@@ -111,7 +115,13 @@ func newStack(t testing.TB, o stackOptions) *testStack {
 	s.Topic = awsfixtures.Topic(t, s.SNS, motoserver.UniqueName(t, "sales-events"))
 	// Sixteen observer queues, split by the sale id's last hex digit: each
 	// stays shallow, and the emulator's receive slows with a queue's depth.
-	for _, d := range "0123456789abcdef" {
+	split := "0123456789abcdef"
+	if o.plain {
+		url, arn := awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "observer"), awsfixtures.QueueOptions{})
+		awsfixtures.Subscribe(t, s.SNS, s.Topic, arn, nil)
+		s.Observers, split = []string{url}, ""
+	}
+	for _, d := range split {
 		url, arn := awsfixtures.Queue(t, s.SQS, motoserver.UniqueName(t, "observer"), awsfixtures.QueueOptions{})
 		if _, err := s.SNS.Subscribe(context.Background(), &sns.SubscribeInput{
 			TopicArn: &s.Topic, Protocol: aws.String("sqs"), Endpoint: &arn, Attributes: map[string]string{
