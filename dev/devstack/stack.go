@@ -247,7 +247,7 @@ func (s *Stack) define() {
 	add(&Process{
 		Name: Replication, Binary: s.Bin(Replication),
 		Args: []string{"-outputs", o.OutputsPath(), "-listen", "127.0.0.1:" + strconv.Itoa(o.Ports.Replication),
-			"-lag", o.ReplicationLag.String(), "-poll", "250ms", "-checkpoint-dir", filepath.Join(o.checkpointDir(), "replication")},
+			"-lag", o.ReplicationLag.String(), "-poll", "500ms", "-checkpoint-dir", filepath.Join(o.checkpointDir(), "replication")},
 		Env:      base,
 		ReadyURL: loopback(o.Ports.Replication) + "/readiness", MetricsURL: loopback(o.Ports.Replication) + "/metrics",
 	})
@@ -262,7 +262,7 @@ func (s *Stack) define() {
 			Name: Runner + "/" + r, Region: r, Binary: s.Bin(Runner),
 			Env: env("DYNAMO_SALES_TABLE="+ro.EventTable, "SNS_SALES_PROCESSING_TOPIC="+ro.TopicARN,
 				"METRICS_HOST=127.0.0.1", "METRICS_PORT="+strconv.Itoa(o.Ports.Runner[r]),
-				"CHECKPOINT_DIR="+filepath.Join(o.checkpointDir(), "publisher", r), "STREAM_POLL_INTERVAL=250ms"),
+				"CHECKPOINT_DIR="+filepath.Join(o.checkpointDir(), "publisher", r), "STREAM_POLL_INTERVAL=500ms"),
 			ReadyURL: loopback(o.Ports.Runner[r]) + "/readiness", MetricsURL: loopback(o.Ports.Runner[r]) + "/metrics",
 		})
 		add(&Process{

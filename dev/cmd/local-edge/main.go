@@ -54,6 +54,8 @@ func run() error {
 	admin := flag.String("admin", "127.0.0.1:8001", "admin API listener (loopback only)")
 	state := flag.String("state", "", "file that keeps the dials across restarts")
 	interval := flag.Duration("health-interval", time.Second, "health check interval")
+	timeout := flag.Duration("health-timeout", 3*time.Second, "health check timeout (a loaded laptop answers slowly)")
+	unhealthy := flag.Int("unhealthy-after", 3, "failed checks in a row before a region gets no traffic")
 	flag.Var(&ups, "upstream", "<region>=<url> of a regional API (repeat)")
 	flag.Parse()
 	for _, addr := range []string{*listen, *admin} {
@@ -79,7 +81,7 @@ func run() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := edge.New(edge.Config{
-		Upstreams: ups, HealthInterval: *interval, Logger: log, Registry: reg,
+		Upstreams: ups, HealthInterval: *interval, HealthTimeout: *timeout, UnhealthyAfter: *unhealthy, Logger: log, Registry: reg,
 		OnDialChange: func(d []edge.RegionState) {
 			if *state == "" {
 				return
