@@ -122,7 +122,6 @@ func post(ctx context.Context, base, body string) (int, string, string, http.Hea
 // that got a 201.
 func postMany(t *testing.T, base string, n, conc int) []string {
 	t.Helper()
-	ctx := context.Background()
 	var mu sync.Mutex
 	var ids []string
 	var wg sync.WaitGroup
@@ -130,7 +129,19 @@ func postMany(t *testing.T, base string, n, conc int) []string {
 	for range conc {
 		wg.Go(func() {
 			for range jobs {
-				code, id, _, _, err := post(ctx, base, randomSale())
+				// A client retries a 503/502 or a lost answer with the same
+				// Idempotency-Key: never a second sale.
+				body, key := randomSale(), uuid.NewString()
+				var code int
+				var id string
+				var err error
+				for attempt := 0; attempt < 40; attempt++ {
+					code, id, _, err = postKeyed(base, body, key)
+					if err == nil && code != http.StatusServiceUnavailable && code != http.StatusBadGateway {
+						break
+					}
+					time.Sleep(250 * time.Millisecond)
+				}
 				if err != nil || code != http.StatusCreated {
 					t.Errorf("POST %s/sales: %d %v", base, code, err)
 					continue
