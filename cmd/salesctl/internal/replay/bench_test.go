@@ -44,10 +44,11 @@ func benchReplay(b *testing.B, cmd ...string) {
 	var published, calls int64
 	for range b.N {
 		b.StopTimer()
-		s := newStack(b, stackOptions{plain: true})
+		s := newStack(b, stackOptions{})
 		seedOwn(b, s, n, time.Now().Add(-10*time.Minute))
-		// A consumer drains the subscriber, as the workers do: the
-		// emulator's queues slow down with depth, AWS's do not.
+		// Consumers drain the subscribers, as the workers do: the
+		// emulator's queues slow down with depth (AWS's do not), hence
+		// also the sixteen shallow observer queues of newStack.
 		c := s.observe(b)
 		b.StartTimer()
 		started := time.Now()
