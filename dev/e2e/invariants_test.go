@@ -37,7 +37,7 @@ func TestActiveActive500SalesExactlyOnceInEachLake(t *testing.T) {
 		t.Fatalf("%d of %d sales accepted", len(ids), n)
 	}
 	posted := time.Since(start)
-	inLakes := waitInLakes(t, ids, "sales/", 4*time.Minute)
+	inLakes := waitInLakes(t, ids, "sales/", 15*time.Minute)
 	t.Logf("%d sales posted in %s (%.0f/s); all in both lakes %s later", n, posted.Round(time.Millisecond), float64(n)/posted.Seconds(), inLakes.Round(time.Millisecond))
 	checkExactlyOnce(t, ids, "sales/", domain.EventSaleCreated)
 	checkAllProcessedByGet(t, ids)
