@@ -96,7 +96,7 @@ func (c TableConvergence) Wait(ctx context.Context, from, to string, since time.
 			parts = append(parts, fmt.Sprintf("%s: nothing written by %s", t.Name, from))
 			continue
 		}
-		missing, err := c.waitPresent(ctx, t, to, items)
+		missing, err := c.waitPresent(ctx, t, from, to, items)
 		if err != nil {
 			return "", fmt.Errorf("%s: %d of the %d newest items of %s not yet in %s: %w", t.Name, missing, len(items), from, to, err)
 		}
@@ -206,12 +206,15 @@ func (c TableConvergence) latest(ctx context.Context, t ReplicatedTable, region 
 }
 
 // waitPresent looks the items up in the arriving table until every one is
-// there (and equal, when the table's items change in place).
-func (c TableConvergence) waitPresent(ctx context.Context, t ReplicatedTable, region string, items []sampled) (int, error) {
+// there and, when the table's items change in place, equal to the item as
+// it is now in the leaving region (it may have changed since the stream
+// record that sampled it).
+func (c TableConvergence) waitPresent(ctx context.Context, t ReplicatedTable, from, region string, items []sampled) (int, error) {
 	rc, ok := c.Clients[region]
 	if !ok {
 		return len(items), fmt.Errorf("no clients for region %s", region)
 	}
+	src := c.Clients[from]
 	table := t.ByRegion[region]
 	pending := items
 	for {
@@ -222,10 +225,23 @@ func (c TableConvergence) waitPresent(ctx context.Context, t ReplicatedTable, re
 			if err != nil {
 				return len(pending), err
 			}
+			var current map[string]map[string]ddbtypes.AttributeValue
+			if t.CompareContent {
+				if current, err = c.batchGet(ctx, src.Items, t.ByRegion[from], batch); err != nil {
+					return len(pending), err
+				}
+			}
 			for _, s := range batch {
 				got, ok := found[canonical(s.key)]
-				if !ok || (t.CompareContent && canonical(got) != canonical(s.image)) {
+				if !ok {
 					still = append(still, s)
+					continue
+				}
+				if t.CompareContent {
+					want, there := current[canonical(s.key)]
+					if there && canonical(got) != canonical(want) {
+						still = append(still, s)
+					}
 				}
 			}
 		}

@@ -277,6 +277,9 @@ func (r *runner) run(ctx context.Context) error {
 		if len(sources) == 0 {
 			return StepSkipped, "no region wrote since the last flip", nil
 		}
+		if p.Mode == ActiveActive && r.rep.Before[p.To].State == string(regionstate.Active) {
+			return StepSkipped, p.To + " already takes writes: nothing to catch up", nil
+		}
 		since := closedAt
 		if since.IsZero() {
 			since = r.deps.Now()
