@@ -74,6 +74,15 @@ func TestFailoverOrderAndOutcome(t *testing.T) {
 			statuses:  []string{StepOK, StepSkipped, StepOK, StepOK, StepOK},
 		},
 		{
+			name:      "active/active again: nothing to converge",
+			rig:       newRig(regionstate.Active, regionstate.Active, 100, 100),
+			plan:      Plan{To: east, Mode: ActiveActive},
+			wantLog:   []string{"dial us-east-1=100", "dial sa-east-1=100", "state us-east-1=ACTIVE", "state sa-east-1=ACTIVE"},
+			wantState: map[string]regionstate.State{east: regionstate.Active, sa: regionstate.Active},
+			wantDial:  map[string]int{east: 100, sa: 100},
+			statuses:  []string{StepOK, StepSkipped, StepSkipped, StepOK, StepOK},
+		},
+		{
 			name:      "already there: nothing to stop or converge",
 			rig:       newRig(regionstate.Passive, regionstate.Active, 0, 100),
 			plan:      Plan{To: sa, Mode: ActivePassive},
