@@ -129,7 +129,7 @@ func (s *Stack) Config() config.Config {
 		Region: s.Region, QueueURL: s.QueueURL, StateParameter: s.Parameter,
 		EventsTable: s.EventsTable, IdempotencyTable: s.ClaimsTable, Bucket: s.Bucket,
 		HTTPHost: "127.0.0.1", Port: 8080, Consumers: 2,
-		VisibilityTimeout: 2 * time.Second, Lease: 3 * time.Second, IdempotencyTTL: time.Hour,
+		VisibilityTimeout: 3 * time.Second, Lease: 4500 * time.Millisecond, IdempotencyTTL: time.Hour,
 		TakeoverDelay: 3 * time.Second, RegionStateTTL: 200 * time.Millisecond,
 		StopTimeout: 4 * time.Second, ReceiveWait: time.Second,
 		PassiveVisibility: 30 * time.Second, BackoffBase: 0, BackoffMax: time.Second,
