@@ -326,3 +326,37 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// BenchmarkRunnerOverhead is the runner's own cost per event with an
+// in-memory SNS: chunking, the publisher, and (with a checkpoint) the
+// atomic file writes, without the emulator in the way.
+func BenchmarkRunnerOverhead(b *testing.B) {
+	items := envs(b, 10_000)
+	for _, ckpt := range []bool{false, true} {
+		b.Run(map[bool]string{false: "no-checkpoint", true: "checkpoint"}[ckpt], func(b *testing.B) {
+			var took time.Duration
+			for range b.N {
+				path := ""
+				if ckpt {
+					path = filepath.Join(b.TempDir(), "c")
+				}
+				r, err := Open(Options{Command: "bench", CheckpointPath: path,
+					Publisher: messaging.NewPublisher(&messaging.FakeSNS{Discard: true}, "arn:aws:sns:us-east-1:1:t", messaging.PublisherOptions{})})
+				if err != nil {
+					b.Fatal(err)
+				}
+				started := time.Now()
+				for page := 0; page < len(items); page += 500 {
+					if err := r.Handle(context.Background(), "lane", items[page:page+500]); err != nil {
+						b.Fatal(err)
+					}
+					if err := r.Advance("lane", json.RawMessage(`"x"`), false); err != nil {
+						b.Fatal(err)
+					}
+				}
+				took += time.Since(started)
+			}
+			b.ReportMetric(float64(len(items)*b.N)/took.Seconds(), "events/s")
+		})
+	}
+}
