@@ -125,9 +125,10 @@ func Open(o Options) (*Runner, error) {
 		resumeInflight: map[string]bool{},
 	}
 	if o.Rate > 0 {
-		// A burst of one: the limit holds over any window, not only on
-		// average (the bucket never lets a second's worth out at once).
-		r.limiter = rate.NewLimiter(rate.Limit(o.Rate), 1)
+		// A bucket of one chunk (a quarter second's worth): the limit
+		// holds over any one-second window, not only on average, and a
+		// wake-up the scheduler delays is made up instead of lost.
+		r.limiter = rate.NewLimiter(rate.Limit(o.Rate), r.chunkSize())
 	}
 	var st *State
 	if o.CheckpointPath != "" {
