@@ -148,7 +148,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			hard := time.Now().Add(c.o.StopTimeout - 100*time.Millisecond)
 			c.hardStop.Store(&hard)
 			c.draining.Store(true)
-			c.log.Info("draining: receive stopped", "stop_timeout", c.o.StopTimeout)
+			c.log.Info("draining: receive stopped", "stop_timeout", c.o.StopTimeout.String())
 			t := time.AfterFunc(c.o.StopTimeout-c.cleanupBudget(), stopWork)
 			<-done
 			t.Stop()
@@ -180,7 +180,7 @@ func (c *Consumer) loop(recvCtx, workCtx context.Context, id int) {
 			}
 			failures++
 			wait := receiveBackoff(failures)
-			c.log.Error("receive failed", "err", err, "consumer", id, "retry_in", wait)
+			c.log.Error("receive failed", "err", err, "consumer", id, "retry_in", wait.String())
 			select {
 			case <-recvCtx.Done():
 				return

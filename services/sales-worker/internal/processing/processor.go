@@ -347,7 +347,7 @@ func (p *Processor) failed(ctx context.Context, m Message, stage string, err err
 		return Action{Kind: Release, Reason: StageDrain, Err: err}
 	}
 	delay := p.Backoff(m.ReceiveCount)
-	log.Warn("processing failed; retrying later", "stage", stage, "err", err, "receive_count", m.ReceiveCount, "retry_in", delay)
+	log.Warn("processing failed; retrying later", "stage", stage, "err", err, "receive_count", m.ReceiveCount, "retry_in", delay.String())
 	return Action{Kind: Retry, Reason: stage, Delay: delay, Err: err}
 }
 

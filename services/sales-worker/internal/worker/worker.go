@@ -136,8 +136,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Worker, error) {
 		w.http = probe.Server(cfg.Addr(), probe.Handler(o.Metrics.Registry, w.Live, w.Ready, log))
 	}
 	log.Info("sales worker configured", "region", cfg.Region, "queue", cfg.QueueURL, "dlq", dlq,
-		"consumers", cfg.Consumers, "visibility", cfg.VisibilityTimeout, "lease", cfg.Lease,
-		"takeover_delay", cfg.TakeoverDelay, "instance", o.Instance)
+		"consumers", cfg.Consumers, "visibility", cfg.VisibilityTimeout.String(), "lease", cfg.Lease.String(),
+		"takeover_delay", cfg.TakeoverDelay.String(), "stop_timeout", cfg.StopTimeout.String(), "instance", o.Instance)
 	return w, nil
 }
 
