@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ var (
 func productionBinary(b *testing.B) string {
 	prodOnce.Do(func() {
 		prodBinary = filepath.Join(b.TempDir(), "sales-worker")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", prodBinary, ".")
+		cmd := exec.Command(goTool(), "build", "-o", prodBinary, ".")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		prodErr = cmd.Run()
 	})
