@@ -20,14 +20,23 @@ import (
 func TestDuplicatesAndReorderingChangeNothing(t *testing.T) {
 	activeActive(t)
 	ctx := context.Background()
-	var ids []string
-	for _, r := range stk.Regions() {
-		ids = append(ids, postMany(t, ep.API[r], 5, 5)...)
-	}
-	cancelled := ids[:len(ids)/2]
-	for _, id := range cancelled {
-		if code := retrying(ctx, http.MethodDelete, ep.Edge+"/sales/"+id); code != http.StatusNoContent {
-			t.Fatalf("DELETE %s through the edge: %d", id, code)
+	var ids, cancelled []string
+	for i, r := range stk.Regions() {
+		got := postMany(t, ep.API[r], 5, 5)
+		ids = append(ids, got...)
+		// Cancel some in the other region, some in their own (a sale is
+		// in the other region's store once replicated: wait for that).
+		other := stk.Regions()[(i+1)%len(stk.Regions())]
+		for j, id := range got[:3] {
+			api := ep.API[r]
+			if j%2 == 1 {
+				api = ep.API[other]
+				eventually(t, 30*time.Second, func() (struct{}, bool) { return struct{}{}, len(events(t, other, id)) > 0 })
+			}
+			if code := retrying(ctx, http.MethodDelete, api+"/sales/"+id); code != http.StatusNoContent {
+				t.Fatalf("DELETE %s: %d", id, code)
+			}
+			cancelled = append(cancelled, id)
 		}
 	}
 	waitInLakes(t, ids, "sales/", 3*time.Minute)
