@@ -157,8 +157,9 @@ resource "aws_sqs_queue_policy" "processing" {
   queue_url = aws_sqs_queue.processing.id
   policy    = data.aws_iam_policy_document.processing_queue.json
 
-  # One SetQueueAttributes at a time per queue: concurrent ones race (moto
-  # loses one of them, and the provider then waits forever for the policy).
+  # The policy is set last: moto clears a queue's Policy on every
+  # SetQueueAttributes that does not repeat it (the redrive policy's), and
+  # the provider then waits forever for the policy. Harmless on AWS.
   depends_on = [aws_sqs_queue_redrive_policy.processing]
 }
 
@@ -184,7 +185,7 @@ resource "aws_sqs_queue_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
   policy    = data.aws_iam_policy_document.dlq.json
 
-  # One SetQueueAttributes at a time per queue (see the processing queue).
+  # Set last, after the redrive allow policy (see the processing queue).
   depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
 }
 
