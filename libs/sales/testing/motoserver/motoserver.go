@@ -5,6 +5,7 @@ package motoserver
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,9 +52,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		s := &Server{URL: url}
 		return s, s.wait(ctx, 10*time.Second)
 	}
-	bin, err := exec.LookPath("moto_server")
+	python := os.Getenv("MOTO_PYTHON")
+	if python == "" {
+		python = "python3"
+	}
+	bin, err := exec.LookPath(python)
 	if err != nil {
-		return nil, fmt.Errorf("moto_server is not on PATH (it comes with Python's moto[server]; the machine image has it): %w", err)
+		return nil, fmt.Errorf("%s is not on PATH: the emulator is Python's moto[server] (the machine image has it): %w", python, err)
+	}
+	launcher, err := writeLauncher()
+	if err != nil {
+		return nil, err
 	}
 	port := o.Port
 	if port == 0 {
@@ -63,7 +73,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 30 * time.Second
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// moto_server through patch.py: DynamoDB transactions isolated as on
+	// AWS (see patch.py for the emulator defect it removes).
+	cmd := exec.Command(bin, launcher, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=false")
 	// The emulator dies with its parent, even on SIGKILL: a test binary
 	// that crashes leaves no server behind.
@@ -177,6 +189,33 @@ func (s *Server) Env() []string {
 		"AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
+}
+
+//go:embed patch.py
+var launcherSource []byte
+
+var (
+	launcherOnce sync.Once
+	launcherPath string
+	launcherErr  error
+)
+
+// writeLauncher writes patch.py once per process to a private temp file.
+func writeLauncher() (string, error) {
+	launcherOnce.Do(func() {
+		f, err := os.CreateTemp("", "moto-launcher-*.py")
+		if err != nil {
+			launcherErr = fmt.Errorf("write moto launcher: %w", err)
+			return
+		}
+		defer f.Close()
+		if _, err := f.Write(launcherSource); err != nil {
+			launcherErr = fmt.Errorf("write moto launcher: %w", err)
+			return
+		}
+		launcherPath = f.Name()
+	})
+	return launcherPath, launcherErr
 }
 
 // FreePort asks the kernel for a free loopback port.
