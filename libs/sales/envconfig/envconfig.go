@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,6 +29,11 @@ func New(lookup func(string) (string, bool)) *Reader {
 	return &Reader{lookup: lookup}
 }
 
+// FromGetenv reads through a getenv-style function: empty means unset.
+func FromGetenv(getenv func(string) string) *Reader {
+	return New(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+}
+
 // FromMap reads from a map (tests).
 func FromMap(m map[string]string) *Reader {
 	return New(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
@@ -40,6 +47,27 @@ func (r *Reader) get(name string) (string, bool) {
 
 func (r *Reader) fail(format string, args ...any) {
 	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+
+// Fail records a problem the caller found (a rule across variables).
+func (r *Reader) Fail(format string, args ...any) { r.fail(format, args...) }
+
+// URL returns an http(s) URL (a queue URL, an endpoint); what describes
+// it. Empty is an error only when required.
+func (r *Reader) URL(name, what string, required bool) string {
+	v, ok := r.get(name)
+	if !ok {
+		if required {
+			r.fail("%s is required (%s)", name, what)
+		}
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.fail("%s must be %s, got %q", name, what, v)
+		return ""
+	}
+	return v
 }
 
 // Required returns a variable that must be set; what describes it.
@@ -74,7 +102,7 @@ func (r *Reader) Int(name string, def, min, max int) int {
 }
 
 // Duration returns a Go duration ("5s", "250ms") in [min, max], or def. A
-// bare integer is read as seconds, as AWS settings usually are.
+// bare number is read as seconds ("30", "2.5"), as AWS settings usually are.
 func (r *Reader) Duration(name string, def, min, max time.Duration) time.Duration {
 	v, ok := r.get(name)
 	if !ok {
@@ -82,12 +110,12 @@ func (r *Reader) Duration(name string, def, min, max time.Duration) time.Duratio
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		n, nerr := strconv.Atoi(v)
-		if nerr != nil {
-			r.fail("%s must be a duration such as 5s or 250ms, got %q", name, v)
+		n, nerr := strconv.ParseFloat(v, 64)
+		if nerr != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			r.fail("%s must be a duration such as 5s or 250ms, or a number of seconds, got %q", name, v)
 			return def
 		}
-		d = time.Duration(n) * time.Second
+		d = time.Duration(n * float64(time.Second))
 	}
 	if d < min || d > max {
 		r.fail("%s must be between %s and %s, got %s", name, min, max, d)

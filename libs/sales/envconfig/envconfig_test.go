@@ -44,3 +44,19 @@ func TestReaderDefaultsAndParsing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestURLAndFractionalSeconds(t *testing.T) {
+	r := FromGetenv(func(k string) string {
+		return map[string]string{"Q": "https://sqs.us-east-1.amazonaws.com/1/q", "BAD": "not a url", "D": "2.5"}[k]
+	})
+	if r.URL("Q", "a queue URL", true) == "" || r.Duration("D", 0, 0, time.Minute) != 2500*time.Millisecond {
+		t.Fatal("valid values refused")
+	}
+	r.URL("BAD", "a queue URL", true)
+	r.URL("MISSING", "a queue URL", true)
+	r.URL("OPTIONAL", "a queue URL", false)
+	err := r.Err()
+	if err == nil || !strings.Contains(err.Error(), "BAD must be a queue URL") || !strings.Contains(err.Error(), "MISSING is required") || strings.Contains(err.Error(), "OPTIONAL") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -4,12 +4,10 @@
 package config
 
 import (
-	"errors"
-	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/salesplatform/libs/sales/envconfig"
 )
 
 // Config is everything the worker needs to run.
@@ -77,116 +75,48 @@ const maxVisibility = 12 * time.Hour
 // missing or malformed variable is an error naming it; all such problems
 // are reported together, on one line.
 func FromEnv(getenv func(string) string) (Config, error) {
-	p := parser{getenv: getenv}
+	p := envconfig.FromGetenv(getenv)
+	const queueURL = "a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)"
 	c := Config{
-		Region:           p.required("AWS_REGION", "the worker's AWS region"),
-		QueueURL:         p.url("SQS_SALES_QUEUE", true),
-		DLQURL:           p.url("SQS_SALES_DLQ", false),
-		StateParameter:   p.required("SSM_PARAMETER_STORE_STATE", "name of the region-state SSM parameter"),
-		EventsTable:      p.required("DYNAMO_SALES_TABLE", "name of the event-store table"),
-		IdempotencyTable: p.required("DYNAMO_SALES_IDEMPOTENCY_TABLE", "name of the idempotency table"),
-		Bucket:           p.required("S3_SALES_BUCKET", "name of the lake bucket"),
+		Region:           p.Required("AWS_REGION", "the worker's AWS region"),
+		QueueURL:         p.URL("SQS_SALES_QUEUE", queueURL, true),
+		DLQURL:           p.URL("SQS_SALES_DLQ", queueURL, false),
+		StateParameter:   p.Required("SSM_PARAMETER_STORE_STATE", "name of the region-state SSM parameter"),
+		EventsTable:      p.Required("DYNAMO_SALES_TABLE", "name of the event-store table"),
+		IdempotencyTable: p.Required("DYNAMO_SALES_IDEMPOTENCY_TABLE", "name of the idempotency table"),
+		Bucket:           p.Required("S3_SALES_BUCKET", "name of the lake bucket"),
 
-		HTTPHost:          strings.TrimSpace(getenv("HTTP_HOST")),
-		Port:              p.integer("PORT", 8080, 1, 65535),
-		Consumers:         p.integer("CONSUMER_THREADS", 2, 1, 64),
-		VisibilityTimeout: p.duration("VISIBILITY_TIMEOUT", 30*time.Second, time.Second, maxVisibility),
-		IdempotencyTTL:    p.duration("IDEMPOTENCY_TTL", 14*24*time.Hour, time.Minute, 365*24*time.Hour),
-		TakeoverDelay:     p.duration("TAKEOVER_DELAY", 60*time.Second, 0, maxVisibility),
-		RegionStateTTL:    p.duration("REGION_STATE_TTL", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
-		StopTimeout:       p.duration("STOP_TIMEOUT", 25*time.Second, time.Second, 10*time.Minute),
-		ReceiveWait:       p.duration("RECEIVE_WAIT_TIME", 20*time.Second, 0, 20*time.Second),
-		PassiveVisibility: p.duration("PASSIVE_VISIBILITY", 120*time.Second, time.Second, maxVisibility),
-		BackoffBase:       p.duration("RETRY_BACKOFF_BASE", 2*time.Second, 0, maxVisibility),
-		BackoffMax:        p.duration("RETRY_BACKOFF_MAX", 5*time.Minute, time.Second, maxVisibility),
+		HTTPHost:          p.String("HTTP_HOST", ""),
+		Port:              p.Int("PORT", 8080, 1, 65535),
+		Consumers:         p.Int("CONSUMER_THREADS", 2, 1, 64),
+		VisibilityTimeout: p.Duration("VISIBILITY_TIMEOUT", 30*time.Second, time.Second, maxVisibility),
+		IdempotencyTTL:    p.Duration("IDEMPOTENCY_TTL", 14*24*time.Hour, time.Minute, 365*24*time.Hour),
+		TakeoverDelay:     p.Duration("TAKEOVER_DELAY", 60*time.Second, 0, maxVisibility),
+		RegionStateTTL:    p.Duration("REGION_STATE_TTL", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
+		StopTimeout:       p.Duration("STOP_TIMEOUT", 25*time.Second, time.Second, 10*time.Minute),
+		ReceiveWait:       p.Duration("RECEIVE_WAIT_TIME", 20*time.Second, 0, 20*time.Second),
+		PassiveVisibility: p.Duration("PASSIVE_VISIBILITY", 120*time.Second, time.Second, maxVisibility),
+		BackoffBase:       p.Duration("RETRY_BACKOFF_BASE", 2*time.Second, 0, maxVisibility),
+		BackoffMax:        p.Duration("RETRY_BACKOFF_MAX", 5*time.Minute, time.Second, maxVisibility),
 	}
 	if c.VisibilityTimeout%time.Second != 0 {
-		p.fail("VISIBILITY_TIMEOUT must be whole seconds, got %s", c.VisibilityTimeout)
+		p.Fail("VISIBILITY_TIMEOUT must be whole seconds, got %s", c.VisibilityTimeout)
 	}
 	if c.ReceiveWait%time.Second != 0 {
-		p.fail("RECEIVE_WAIT_TIME must be whole seconds, got %s", c.ReceiveWait)
+		p.Fail("RECEIVE_WAIT_TIME must be whole seconds, got %s", c.ReceiveWait)
 	}
-	c.Lease = p.duration("IDEMPOTENCY_LEASE", c.VisibilityTimeout*3/2, time.Second, 24*time.Hour)
+	c.Lease = p.Duration("IDEMPOTENCY_LEASE", c.VisibilityTimeout*3/2, time.Second, 24*time.Hour)
 	if c.Lease <= c.VisibilityTimeout {
-		p.fail("IDEMPOTENCY_LEASE (%s) must exceed VISIBILITY_TIMEOUT (%s): a redelivered message must not take over work still running", c.Lease, c.VisibilityTimeout)
+		p.Fail("IDEMPOTENCY_LEASE (%s) must exceed VISIBILITY_TIMEOUT (%s): a redelivered message must not take over work still running", c.Lease, c.VisibilityTimeout)
 	}
 	if c.BackoffMax < c.BackoffBase {
-		p.fail("RETRY_BACKOFF_MAX (%s) must not be below RETRY_BACKOFF_BASE (%s)", c.BackoffMax, c.BackoffBase)
+		p.Fail("RETRY_BACKOFF_MAX (%s) must not be below RETRY_BACKOFF_BASE (%s)", c.BackoffMax, c.BackoffBase)
 	}
-	if len(p.errs) > 0 {
-		return Config{}, errors.New(strings.Join(p.errs, "; "))
+	if err := p.Err(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }
 
 // Addr is the probe server's listen address.
 func (c Config) Addr() string { return c.HTTPHost + ":" + strconv.Itoa(c.Port) }
-
-type parser struct {
-	getenv func(string) string
-	errs   []string
-}
-
-func (p *parser) fail(format string, args ...any) {
-	p.errs = append(p.errs, fmt.Sprintf(format, args...))
-}
-
-func (p *parser) required(name, what string) string {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		p.fail("%s is required (%s)", name, what)
-	}
-	return v
-}
-
-func (p *parser) url(name string, required bool) string {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		if required {
-			p.fail("%s is required (the queue URL)", name)
-		}
-		return ""
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		p.fail("%s must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), got %q", name, v)
-		return ""
-	}
-	return v
-}
-
-func (p *parser) integer(name string, def, lo, hi int) int {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.fail("%s must be an integer from %d to %d, got %q", name, lo, hi, v)
-		return def
-	}
-	return n
-}
-
-// duration reads a Go duration ("30s", "1m30s") or a bare number of
-// seconds ("30"), the unit SQS uses.
-func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		n, nerr := strconv.ParseFloat(v, 64)
-		if nerr != nil {
-			p.fail("%s must be a duration such as 30s or a number of seconds, got %q", name, v)
-			return def
-		}
-		d = time.Duration(n * float64(time.Second))
-	}
-	if d < lo || d > hi {
-		p.fail("%s must be between %s and %s, got %s", name, lo, hi, d)
-		return def
-	}
-	return d
-}
