@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/salesplatform/libs/sales/atomicfile"
 )
 
 // ShardState is how far one shard has been handled.
@@ -140,41 +142,9 @@ func (f *FileCheckpoint) Save(_ context.Context, streamARN, shardID string, s Sh
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(f.Path(streamARN), b); err != nil {
+	if err := atomicfile.Write(f.Path(streamARN), append(b, '\n')); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	f.loaded[streamARN] = next
 	return nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

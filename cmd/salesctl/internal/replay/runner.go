@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/salesplatform/libs/sales/atomicfile"
 	"github.com/salesplatform/libs/sales/domain"
 	"github.com/salesplatform/libs/sales/messaging"
 )
@@ -554,7 +555,7 @@ func (r *Runner) persist() error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := writeFileAtomic(r.o.CheckpointPath, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(r.o.CheckpointPath, append(b, '\n')); err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", r.o.CheckpointPath, err)
 	}
 	return nil
