@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	ga "github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
@@ -28,9 +27,9 @@ func init() { register(regionCommand) }
 // check over the event store and idempotency tables.
 func regionDeps(ctx context.Context, s *stack.Stack) (failover.Deps, error) {
 	params := map[string]regionstate.SSM{}
-	clients := map[string]failover.RegionClients{}
-	events := failover.ReplicatedTable{Name: "events", OriginAttr: "origin_region", ByRegion: map[string]string{}}
-	claims := failover.ReplicatedTable{Name: "idempotency", OriginAttr: "region", CompareContent: true, ByRegion: map[string]string{}}
+	clients := map[string]failover.ItemAPI{}
+	events := failover.ReplicatedTable{Name: "events", Fence: failover.EventFence, ByRegion: map[string]string{}}
+	claims := failover.ReplicatedTable{Name: "idempotency", Fence: failover.ClaimFence, ByRegion: map[string]string{}}
 	groups := map[string]string{}
 	for _, name := range s.RegionNames() {
 		r := s.Regions[name]
@@ -39,7 +38,7 @@ func regionDeps(ctx context.Context, s *stack.Stack) (failover.Deps, error) {
 			return failover.Deps{}, err
 		}
 		params[name] = regionstate.SSM{Client: ssm.NewFromConfig(cfg), Name: r.RegionStateParameter}
-		clients[name] = failover.RegionClients{Items: dynamodb.NewFromConfig(cfg), Streams: dynamodbstreams.NewFromConfig(cfg)}
+		clients[name] = dynamodb.NewFromConfig(cfg)
 		events.ByRegion[name] = r.EventTable
 		claims.ByRegion[name] = r.IdempotencyTable
 		if r.EndpointGroupARN != "" {
@@ -48,7 +47,7 @@ func regionDeps(ctx context.Context, s *stack.Stack) (failover.Deps, error) {
 	}
 	d := failover.Deps{
 		States:      failover.SSMStates{Params: params},
-		Convergence: failover.TableConvergence{Tables: []failover.ReplicatedTable{events, claims}, Clients: clients},
+		Convergence: failover.FenceConvergence{Tables: []failover.ReplicatedTable{events, claims}, Clients: clients},
 	}
 	switch {
 	case len(groups) == len(s.Regions):

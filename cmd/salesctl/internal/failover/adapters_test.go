@@ -13,10 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	ga "github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
 	gatypes "github.com/aws/aws-sdk-go-v2/service/globalaccelerator/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/google/uuid"
 
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/regionstate"
@@ -107,25 +108,25 @@ func TestEdgeDials(t *testing.T) {
 	}
 }
 
-// TestAgainstMoto runs the SSM states and the table convergence check
-// against the emulator: two regions' tables, with "replication" done by
-// hand so the test controls what has arrived.
+// TestAgainstMoto runs the SSM states and the fence convergence check
+// against the emulator: two regions' tables, with "replication" done by a
+// goroutine of the test so it controls when the fences arrive.
 func TestAgainstMoto(t *testing.T) {
 	srv := motoserver.Shared(t)
 	ctx := context.Background()
 	name := motoserver.UniqueName(t, "fo")
 	params := map[string]regionstate.SSM{}
-	clients := map[string]RegionClients{}
+	clients := map[string]ItemAPI{}
 	dd := map[string]*ddb.Client{}
-	events := ReplicatedTable{Name: "events", OriginAttr: "origin_region", ByRegion: map[string]string{}}
-	claims := ReplicatedTable{Name: "idempotency", OriginAttr: "region", CompareContent: true, ByRegion: map[string]string{}}
+	events := ReplicatedTable{Name: "events", Fence: EventFence, ByRegion: map[string]string{}}
+	claims := ReplicatedTable{Name: "idempotency", Fence: ClaimFence, ByRegion: map[string]string{}}
 	for _, r := range []string{east, sa} {
 		cfg := srv.TestConfig(t, r, awsconfig.Options{})
 		s := ssm.NewFromConfig(cfg)
 		awsfixtures.RegionState(t, s, "/"+name+"/state", "ACTIVE")
 		params[r] = regionstate.SSM{Client: s, Name: "/" + name + "/state"}
 		dd[r] = ddb.NewFromConfig(cfg)
-		clients[r] = RegionClients{Items: dd[r], Streams: dynamodbstreams.NewFromConfig(cfg)}
+		clients[r] = dd[r]
 		events.ByRegion[r], claims.ByRegion[r] = name+"-events", name+"-claims"
 		awsfixtures.EventStoreTable(t, dd[r], events.ByRegion[r])
 		awsfixtures.IdempotencyTable(t, dd[r], claims.ByRegion[r])
@@ -138,45 +139,84 @@ func TestAgainstMoto(t *testing.T) {
 		t.Fatalf("%s %v", s, err)
 	}
 
-	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
-	put := func(region, table string, item map[string]ddbtypes.AttributeValue) {
-		t.Helper()
-		if _, err := dd[region].PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+	conv := FenceConvergence{Tables: []ReplicatedTable{events, claims}, Clients: clients, Poll: 50 * time.Millisecond}
+	scan := func(region, table string) []map[string]ddbtypes.AttributeValue {
+		out, err := dd[region].Scan(ctx, &ddb.ScanInput{TableName: aws.String(table)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return out.Items
 	}
-	ev1 := map[string]ddbtypes.AttributeValue{"sale_id": s("a"), "position": s("0000000001#" + east), "origin_region": s(east)}
-	ev2 := map[string]ddbtypes.AttributeValue{"sale_id": s("b"), "position": s("0000000001#" + east), "origin_region": s(east)}
-	fromSA := map[string]ddbtypes.AttributeValue{"sale_id": s("c"), "position": s("0000000001#" + sa), "origin_region": s(sa)}
-	claimV1 := map[string]ddbtypes.AttributeValue{"id": s("k1"), "status": s("INPROGRESS"), "region": s(east)}
-	claimV2 := map[string]ddbtypes.AttributeValue{"id": s("k1"), "status": s("COMPLETED"), "region": s(east)}
-	put(east, events.ByRegion[east], ev1)
-	put(east, events.ByRegion[east], ev2)
-	put(east, events.ByRegion[east], fromSA) // replicated in: not east's to check
-	put(east, claims.ByRegion[east], claimV1)
-	put(east, claims.ByRegion[east], claimV2)
+	// Nothing replicates: the wait times out, and the fences are cleaned up.
+	c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, err := conv.Wait(c, east, sa, time.Now())
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "did not reach") {
+		t.Fatalf("converged with nothing replicated: %v", err)
+	}
+	for _, tbl := range []string{events.ByRegion[east], claims.ByRegion[east]} {
+		if items := scan(east, tbl); len(items) != 0 {
+			t.Fatalf("fence left behind in %s: %v", tbl, items)
+		}
+	}
 
-	conv := TableConvergence{Tables: []ReplicatedTable{events, claims}, Clients: clients, Poll: 50 * time.Millisecond}
-	wait := func(d time.Duration) error {
-		c, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		_, err := conv.Wait(c, east, sa, time.Now())
-		return err
+	// A replicator copies whatever appears in east's tables to sa.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			for _, tbl := range []ReplicatedTable{events, claims} {
+				out, err := dd[east].Scan(ctx, &ddb.ScanInput{TableName: aws.String(tbl.ByRegion[east])})
+				if err != nil {
+					continue
+				}
+				for _, item := range out.Items {
+					_, _ = dd[sa].PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(tbl.ByRegion[sa]), Item: item})
+				}
+			}
+		}
+	})
+	c, cancel = context.WithTimeout(ctx, 15*time.Second)
+	detail, err := conv.Wait(c, east, sa, time.Now())
+	cancel()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("did not converge with replication running: %v", err)
 	}
-	if err := wait(300 * time.Millisecond); err == nil {
-		t.Fatal("converged with nothing replicated")
+	if !strings.Contains(detail, "events after") || !strings.Contains(detail, "idempotency after") {
+		t.Errorf("detail %q", detail)
 	}
-	put(sa, events.ByRegion[sa], ev1)
-	put(sa, events.ByRegion[sa], ev2)
-	put(sa, claims.ByRegion[sa], claimV1) // a stale version of the claim
-	if err := wait(300 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "idempotency") {
-		t.Fatalf("converged with a stale claim: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- wait(10 * time.Second) }()
-	time.Sleep(200 * time.Millisecond)
-	put(sa, claims.ByRegion[sa], claimV2)
-	if err := <-done; err != nil {
-		t.Fatalf("did not converge once everything arrived: %v", err)
+	for _, r := range []string{east, sa} {
+		for _, tbl := range []string{events.ByRegion[r], claims.ByRegion[r]} {
+			if items := scan(r, tbl); len(items) != 0 {
+				t.Errorf("fence left behind in %s/%s: %v", r, tbl, items)
+			}
+		}
 	}
 }
+
+func TestFencesAreInvisibleToTheServices(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	_, ev := EventFence("x", at, east)
+	if o := ev["origin_region"].(*ddbtypes.AttributeValueMemberS).Value; o == east || o == sa {
+		t.Fatalf("event fence claims to come from a region (%s): a publisher would decode it", o)
+	}
+	if _, err := uuidParse(ev["sale_id"].(*ddbtypes.AttributeValueMemberS).Value); err == nil {
+		t.Fatal("event fence's sale id is a UUID: the API could read it")
+	}
+	_, cl := ClaimFence("x", at, east)
+	if st := cl["status"].(*ddbtypes.AttributeValueMemberS).Value; st == "COMPLETED" || st == "INPROGRESS" {
+		t.Fatalf("claim fence status %s is one a worker acts on", st)
+	}
+	if _, ok := cl["expires_at"]; !ok {
+		t.Fatal("claim fence never expires")
+	}
+}
+
+var uuidParse = uuid.Parse
