@@ -472,3 +472,44 @@ func setTakeover(t *testing.T, region string, d time.Duration) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// awsRequests sums aws_requests_total of the services (APIs, publishers,
+// workers; not the replication stand-in, whose copies are not requests in
+// AWS) by "Service.Operation".
+func awsRequests(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, p := range stk.Processes() {
+		if p.Region == "" || p.MetricsURL == "" || !p.Running() {
+			continue
+		}
+		m, err := devstack.Scrape(context.Background(), p.MetricsURL)
+		if err != nil {
+			continue
+		}
+		f := m["aws_requests_total"]
+		if f == nil {
+			continue
+		}
+		for _, metric := range f.Metric {
+			var svc, op string
+			for _, l := range metric.Label {
+				switch l.GetName() {
+				case "service":
+					svc = l.GetValue()
+				case "operation":
+					op = l.GetValue()
+				}
+			}
+			out[svc+"."+op] += metric.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// perTime are calls made per unit of time, not per sale: stream polling
+// (free on AWS, where Lambda polls), state refreshes, long polls.
+var perTime = map[string]bool{
+	"DynamoDB Streams.GetRecords": true, "DynamoDB Streams.GetShardIterator": true, "DynamoDB Streams.DescribeStream": true,
+	"DynamoDB.DescribeTable": true, "SSM.GetParameter": true, "SQS.ReceiveMessage": true, "DynamoDB.Query": true,
+}

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +63,7 @@ func TestReplicatedRecordsAreNeverRepublished(t *testing.T) {
 		return out
 	}
 	before := read()
+	reqBefore := awsRequests(t)
 	const n = 40
 	var ids []string
 	for _, r := range stk.Regions() {
@@ -85,6 +88,22 @@ func TestReplicatedRecordsAreNeverRepublished(t *testing.T) {
 	})
 	t.Logf("events written %0.f: SNS messages published %.0f (%.2f per event) in %.0f PublishBatch requests; replicated records seen and skipped %.0f",
 		wantEvents, published, published/wantEvents, requests, replicated)
+	reqAfter := awsRequests(t)
+	perSale, total := 0.0, 0.0
+	var lines []string
+	for k, v := range reqAfter {
+		d := v - reqBefore[k]
+		if d <= 0 {
+			continue
+		}
+		total += d
+		if !perTime[k] {
+			perSale += d
+			lines = append(lines, fmt.Sprintf("%s=%.2f", k, d/n))
+		}
+	}
+	sort.Strings(lines)
+	t.Logf("AWS requests per sale end to end (both regions, without polling): %.2f [%s]; with polling and GETs at this pace: %.2f", perSale/n, strings.Join(lines, " "), total/n)
 	if published != wantEvents {
 		t.Errorf("published %.0f messages for %.0f events: want exactly one per event", published, wantEvents)
 	}
