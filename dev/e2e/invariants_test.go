@@ -122,6 +122,10 @@ func TestActivePassiveAndFlipUnderTraffic(t *testing.T) {
 	activeActive(t)
 	t.Cleanup(func() { activeActive(t) })
 	failover(t, east, "active-passive")
+	// sa-east-1 takes over what us-east-1 leaves unprocessed at the flip;
+	// with only one region ACTIVE at a time, a short takeover delay never
+	// makes both process an event.
+	setTakeover(t, sa, shortTakeover)
 
 	// Writes to the passive region: 503 with Retry-After, nothing written.
 	code, _, _, h, err := post(context.Background(), ep.API[sa], randomSale())
@@ -163,7 +167,6 @@ func TestActivePassiveAndFlipUnderTraffic(t *testing.T) {
 	}
 	// Sales accepted by us-east-1 just before the flip, not processed there
 	// before it turned PASSIVE, are sa-east-1's to take over.
-	setTakeover(t, sa, shortTakeover)
 	waitInLakes(t, res.ids, "sales/", 3*time.Minute)
 	checkExactlyOnce(t, res.ids, "sales/", domain.EventSaleCreated)
 	checkAllProcessedByGet(t, res.ids)
@@ -258,11 +261,15 @@ func TestRegionLossSurvivorProcessesEverySale(t *testing.T) {
 	activeActive(t)
 	t.Cleanup(func() { activeActive(t) })
 	worker := stk.Process(devstack.Worker + "/" + east)
+	survivor := stk.Process(devstack.Worker + "/" + sa)
 	runner := ep.Runner[east] + "/metrics"
 	publishedBefore := metric(t, runner, "publisher_records_total", "outcome=published")
-	// Freeze us-east-1's worker so its sales stay unprocessed there.
-	if err := worker.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	// Freeze both workers: us-east-1's sales stay unprocessed there, and
+	// sa-east-1 does not receive (and defer) them before the loss.
+	for _, w := range []*devstack.Process{worker, survivor} {
+		if err := w.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
 	}
 	const n = 20
 	ids := postMany(t, ep.API[east], n, 4)
@@ -288,6 +295,9 @@ func TestRegionLossSurvivorProcessesEverySale(t *testing.T) {
 	t.Logf("SIGKILLed %v after %d sales accepted, replicated and published, none processed", killed, n)
 
 	rep := failover(t, sa, "active-passive")
+	// The survivor's worker, redeployed with a short takeover delay (the
+	// operator's move after losing a region; 60 s by default in production).
+	survivor.Kill()
 	setTakeover(t, sa, shortTakeover)
 	waitInLakes(t, ids, "sales/", 3*time.Minute)
 	recovered := time.Since(lostAt)
