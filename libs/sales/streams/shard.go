@@ -191,7 +191,7 @@ func (w *shardWorker) read(ctx context.Context) (int, error) {
 			return 0, nil
 		}
 	}
-	limit := int32(cfg.BatchSize - len(w.buf))
+	limit := int32(cfg.BatchSize - len(w.buf)) //nolint:gosec // BatchSize is validated to 1..1000
 	out, err := w.r.api.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: w.iterator, Limit: &limit})
 	cfg.Metrics.getRecords()
 	if err != nil {

@@ -53,7 +53,7 @@ func Build(ctx context.Context, pkg, out string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	bin := filepath.Join(tmp, "bootstrap")
 	cmd := exec.CommandContext(ctx, "go", "build",
 		"-tags", "lambda.norpc",

@@ -88,7 +88,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // the child keeps its own descriptor
 		cmd.Stdout, cmd.Stderr = f, f
 	}
 	if err := cmd.Start(); err != nil {
@@ -208,7 +208,7 @@ func writeLauncher() (string, error) {
 			launcherErr = fmt.Errorf("write moto launcher: %w", err)
 			return
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // the child keeps its own descriptor
 		if _, err := f.Write(launcherSource); err != nil {
 			launcherErr = fmt.Errorf("write moto launcher: %w", err)
 			return

@@ -157,7 +157,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.watchState(ctx) })
-	c.loopsUp.Store(int32(c.o.Consumers))
+	c.loopsUp.Store(int32(c.o.Consumers)) //nolint:gosec // CONSUMER_THREADS is validated to 1..64
 	for i := range c.o.Consumers {
 		c.lastTick.Store(i, time.Now())
 		wg.Go(func() { c.loop(ctx, workCtx, i) })
@@ -206,7 +206,7 @@ func (c *Consumer) Poll(recvCtx, workCtx context.Context) (int, error) {
 	out, err := c.sqs.ReceiveMessage(recvCtx, &sqs.ReceiveMessageInput{
 		QueueUrl:            &c.o.QueueURL,
 		MaxNumberOfMessages: batchSize,
-		WaitTimeSeconds:     int32(c.o.Wait / time.Second),
+		WaitTimeSeconds:     int32(c.o.Wait / time.Second), //nolint:gosec // RECEIVE_WAIT_TIME is validated to 0..20 s
 		VisibilityTimeout:   seconds(c.o.Visibility),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
 			types.MessageSystemAttributeNameApproximateReceiveCount,
