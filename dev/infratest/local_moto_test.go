@@ -322,8 +322,8 @@ func checkRegion(ctx context.Context, t *testing.T, region string, regions []str
 	if err := json.Unmarshal([]byte(q.Attributes["RedrivePolicy"]), &redrive); err != nil {
 		t.Fatalf("redrive policy %q: %v", q.Attributes["RedrivePolicy"], err)
 	}
-	if redrive.DeadLetterTargetArn != dlq.Attributes["QueueArn"] || fmt.Sprint(redrive.MaxReceiveCount) != "5" {
-		t.Errorf("redrive policy = %+v, want DLQ %s after 5 receives", redrive, dlq.Attributes["QueueArn"])
+	if redrive.DeadLetterTargetArn != dlq.Attributes["QueueArn"] || fmt.Sprint(redrive.MaxReceiveCount) != "10" {
+		t.Errorf("redrive policy = %+v, want DLQ %s after 10 receives", redrive, dlq.Attributes["QueueArn"])
 	}
 	if q.Attributes["VisibilityTimeout"] != "60" {
 		t.Errorf("visibility timeout = %s, want 60 (twice the 30 s budget)", q.Attributes["VisibilityTimeout"])
