@@ -26,12 +26,15 @@ dependency "data_stores" {
 }
 
 inputs = {
-  topic_name                   = "sales-events"
-  queue_name                   = "sales-processing"
-  dlq_name                     = "sales-processing-dlq"
-  publisher_regions            = local.env.regions
-  processing_budget_seconds    = 30
-  max_receive_count            = 5
+  topic_name                = "sales-events"
+  queue_name                = "sales-processing"
+  dlq_name                  = "sales-processing-dlq"
+  publisher_regions         = local.env.regions
+  processing_budget_seconds = 30
+  # The worker's deferrals (a live claim, a takeover delay, a PASSIVE
+  # region's parking) are receives too: 10 keeps a message that is only
+  # waiting out of the DLQ (docs/sales-worker.md).
+  max_receive_count            = 10
   redrive_allow_policy_enabled = local.features.redrive_allow_policy
   function_name                = "sales-stream-publisher"
   package_path                 = local.package_path

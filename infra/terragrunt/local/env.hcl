@@ -59,6 +59,13 @@ locals {
   # Bucket names need no account id against an emulator.
   lake_name_with_account_id = false
 
+  # A made-up domain: moto hosts the zone and issues the certificate.
+  domain_name       = "sales.local.test"
+  create_dns_zone   = true
+  github_repository = "salesplatform/sales-platform"
+  # No image is pulled: moto runs no tasks.
+  image_tag = "local"
+
   # What moto cannot do, switched off here and only here (each with why).
   # Whole units that only exist for those features are absent from
   # local/_global (see local/_global/README.md).
@@ -80,5 +87,29 @@ locals {
     # (which moto enforces) would refuse every object of the lake.
     tls_only            = false
     kms_deletion_window = 7
+
+    # Compute and edge (issue 7). The local stack runs the services as local
+    # processes, so these units are applied by the infrastructure test only
+    # (task infra:local:apply COMPUTE=1), never by `task up`.
+    nat_gateways       = "single"
+    container_insights = "enabled"
+    # aws_appautoscaling_target hangs against moto (ListTagsForResource is
+    # not implemented): no autoscaling targets or policies.
+    autoscaling = false
+    # moto issues the certificate once its Route 53 validation record exists.
+    certificate = true
+    # moto keeps no resource policy on an API Gateway domain name and hangs
+    # when the provider then updates it (measured): no private custom
+    # domain, base path mapping or access association.
+    custom_domain = false
+    # The edge load balancer in front of the execute-api endpoint applies
+    # (moto gives the endpoint its network interfaces).
+    edge = true
+    # Global Accelerator has no moto backend (HTTP 500, the provider retries
+    # forever): no _global/routing unit; the local edge (dev/edge) stands in.
+    global_accelerator = false
+    # moto starts no tasks: a deployment never becomes stable.
+    wait_for_steady_state = false
+    ecr_force_delete      = true
   }
 }

@@ -31,6 +31,20 @@ locals {
   # Bucket names are global across every AWS account.
   lake_name_with_account_id = true
 
+  # The platform's domain: the API answers at api.<domain>. The hosted zone
+  # is created by _global/foundation (then delegated at the registrar), or
+  # adopted when SALES_DNS_ZONE_EXISTS=true.
+  domain_name     = get_env("SALES_DOMAIN", "sales.example.com")
+  create_dns_zone = get_env("SALES_DNS_ZONE_EXISTS", "false") != "true"
+
+  # The repository whose GitHub Actions may assume the CI roles (OIDC).
+  github_repository = get_env("SALES_GITHUB_REPOSITORY", "salesplatform/sales-platform")
+
+  # The image both services run: the commit the pipeline built and pushed
+  # (task deploy refuses prod without it; "unset" only lets validate and
+  # plan run).
+  image_tag = get_env("SALES_IMAGE_TAG", "unset")
+
   features = {
     global_tables               = true
     redrive_allow_policy        = true
@@ -39,5 +53,16 @@ locals {
     force_destroy               = false
     tls_only                    = true
     kms_deletion_window         = 30
+
+    # Compute and edge (issue 7).
+    nat_gateways          = "per_az"
+    container_insights    = "enabled"
+    autoscaling           = true
+    certificate           = true
+    custom_domain         = true
+    edge                  = true
+    global_accelerator    = true
+    wait_for_steady_state = true
+    ecr_force_delete      = false
   }
 }

@@ -1,0 +1,8 @@
+# Global unit routing: defined once in infra/terragrunt/_envcommon/global/routing.hcl.
+include "root" {
+  path = "${get_repo_root()}/terragrunt.hcl"
+}
+
+include "envcommon" {
+  path = "${get_repo_root()}/infra/terragrunt/_envcommon/global/routing.hcl"
+}
