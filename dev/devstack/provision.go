@@ -37,6 +37,10 @@ type Terragrunt struct{}
 // Name implements Provisioner.
 func (Terragrunt) Name() string { return "terragrunt (task infra:local:apply)" }
 
+// LocalUnits are the Terragrunt units the local stack applies (a
+// Terragrunt filter, comma-separated for TG_FILTER).
+const LocalUnits = "./*/data-stores,./*/event-pipeline,./_global/cross-region-subscriptions"
+
 // Provision implements Provisioner.
 func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs, error) {
 	// Terraform's working directories remember the backend's endpoint:
@@ -61,6 +65,10 @@ func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs,
 		"LOCAL_DIR="+req.Dir,
 		"OUTPUTS_FILE="+req.OutputsPath,
 		"TG_DOWNLOAD_DIR="+cache,
+		// Only the data path: the compute and edge units (network, ECS
+		// services, load balancers, CI roles) describe AWS; locally the
+		// services run as processes and the edge is the stand-in.
+		"TG_FILTER="+LocalUnits,
 	)
 	for _, t := range []string{"infra:local:apply", "infra:local:outputs"} {
 		if err := runTask(ctx, req.Root, env, req.Log, t); err != nil {
