@@ -88,6 +88,8 @@ data "aws_iam_policy_document" "api" {
 }
 
 resource "aws_api_gateway_rest_api_policy" "this" {
+  count = var.resource_policy_enabled ? 1 : 0
+
   rest_api_id = aws_api_gateway_rest_api.this.id
   policy      = data.aws_iam_policy_document.api.json
 }
@@ -149,7 +151,7 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_resource.proxy.id,
       aws_api_gateway_method.proxy,
       aws_api_gateway_integration.proxy,
-      aws_api_gateway_rest_api_policy.this.policy,
+      data.aws_iam_policy_document.api.json,
     ]))
   }
 

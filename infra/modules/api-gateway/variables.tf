@@ -24,6 +24,12 @@ variable "endpoint_ingress_cidr_blocks" {
   type        = list(string)
 }
 
+variable "resource_policy_enabled" {
+  description = "Attach the resource policy that admits calls through the API's own VPC endpoint only (a private API without it answers nothing; off only where an emulator cannot store it)."
+  type        = bool
+  default     = true
+}
+
 variable "integration_lb_arn" {
   description = "Internal network load balancer in front of the API's tasks (the VPC link's target)."
   type        = string

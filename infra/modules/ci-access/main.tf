@@ -68,6 +68,8 @@ resource "aws_iam_role" "github" {
 # Plan: read everything Terraform refreshes (AWS's ReadOnlyAccess), and
 # take the state lock files (use_lockfile writes <key>.tflock).
 resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  count = var.attach_aws_managed_policies ? 1 : 0
+
   role       = aws_iam_role.github["plan"].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
 }
@@ -121,6 +123,8 @@ resource "aws_iam_role_policy" "images" {
 # region, so the role is administrator within the account; only the
 # protected prod environment (required reviewers) may assume it.
 resource "aws_iam_role_policy_attachment" "deploy_admin" {
+  count = var.attach_aws_managed_policies ? 1 : 0
+
   role       = aws_iam_role.github["deploy"].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AdministratorAccess"
 }

@@ -49,6 +49,12 @@ variable "operator_requires_mfa" {
   default     = true
 }
 
+variable "attach_aws_managed_policies" {
+  description = "Attach AWS's managed ReadOnlyAccess (plan) and AdministratorAccess (deploy) policies (off only where an emulator does not have them)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Extra tags (the provider adds the default tags)."
   type        = map(string)

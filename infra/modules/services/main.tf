@@ -105,6 +105,7 @@ module "api_gateway" {
   vpc_cidr_block               = var.vpc_cidr_block
   subnet_ids                   = var.private_subnet_ids
   endpoint_ingress_cidr_blocks = var.edge_enabled ? ["0.0.0.0/0"] : [var.vpc_cidr_block]
+  resource_policy_enabled      = var.api_resource_policy_enabled
   integration_lb_arn           = module.api_lb.lb_arn
   integration_lb_dns_name      = module.api_lb.lb_dns_name
   integration_port             = 80

@@ -299,6 +299,12 @@ variable "manage_account_logging_role" {
   default     = true
 }
 
+variable "api_resource_policy_enabled" {
+  description = "Attach the private API's resource policy (off only where an emulator cannot store it)."
+  type        = bool
+  default     = true
+}
+
 variable "domain_name" {
   description = "Custom domain of the API (the same in every region)."
   type        = string

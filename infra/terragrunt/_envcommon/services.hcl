@@ -117,4 +117,6 @@ inputs = {
   certificate_enabled   = local.features.certificate
   custom_domain_enabled = local.features.custom_domain
   edge_enabled          = local.features.edge
+
+  api_resource_policy_enabled = local.features.api_resource_policy
 }

@@ -111,5 +111,14 @@ locals {
     # moto starts no tasks: a deployment never becomes stable.
     wait_for_steady_state = false
     ecr_force_delete      = true
+    # moto knows AWS's managed policies only when started with
+    # MOTO_IAM_LOAD_MANAGED_POLICIES=true (and then takes seconds longer
+    # per start): the CI roles get their own inline policies only.
+    aws_managed_policies = false
+    # moto returns a REST API's resource policy as plain JSON where AWS
+    # escapes it; the provider cannot read it back ("invalid character").
+    # Nothing invokes the private API locally (the local edge calls the
+    # services directly).
+    api_resource_policy = false
   }
 }

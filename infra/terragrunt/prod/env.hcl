@@ -64,5 +64,7 @@ locals {
     global_accelerator    = true
     wait_for_steady_state = true
     ecr_force_delete      = false
+    aws_managed_policies  = true
+    api_resource_policy   = true
   }
 }

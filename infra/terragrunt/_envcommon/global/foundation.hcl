@@ -48,6 +48,8 @@ generate "foundation" {
       github_repository  = "${local.env.github_repository}"
       state_bucket_names = ${jsonencode([for r in local.regions : "${local.env.state_bucket_prefix}-${r}"])}
       repository_arns    = values(module.ecr_${local.id[local.primary]}.repository_arns)
+
+      attach_aws_managed_policies = ${local.env.features.aws_managed_policies}
     }
 
     output "zone_id" {

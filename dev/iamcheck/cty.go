@@ -1,0 +1,5 @@
+package iamcheck
+
+import "github.com/zclconf/go-cty/cty"
+
+var ctyString = cty.String
