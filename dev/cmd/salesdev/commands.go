@@ -52,7 +52,7 @@ func cmdUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting after this long")
+	timeout := fs.Duration("timeout", 8*time.Minute, "give up waiting after this long (the Terraform apply of the local environment takes minutes)")
 	motoPort := fs.Int("moto-port", envInt("MOTO_PORT", 4566), "moto_server port ($MOTO_PORT)")
 	lag := fs.Duration("replication-lag", 200*time.Millisecond, "the replication stand-in's lag")
 	takeover := fs.Duration("takeover-delay", 20*time.Second, "workers' TAKEOVER_DELAY")
