@@ -116,12 +116,18 @@ func S3Client(ctx context.Context, region string) (*s3.Client, error) {
 // emulator, if it is not there yet. Terragrunt's own bootstrap speaks only
 // virtual-host S3, which an emulator on 127.0.0.1 cannot serve.
 func EnsureStateBuckets(ctx context.Context, regions []string) error {
+	return EnsureStateBucketsFor(ctx, LocalStateBucketPrefix, regions)
+}
+
+// EnsureStateBucketsFor is EnsureStateBuckets for buckets "<prefix>-<region>"
+// (the prod layout planned against the emulator uses prod's names).
+func EnsureStateBucketsFor(ctx context.Context, prefix string, regions []string) error {
 	for _, region := range regions {
 		client, err := S3Client(ctx, region)
 		if err != nil {
 			return err
 		}
-		bucket := StateBucket(region)
+		bucket := prefix + "-" + region
 		in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
 		if region != "us-east-1" {
 			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{
@@ -155,6 +161,10 @@ type RegionOutputs struct {
 	PublisherFailureQueueURL string `json:"publisher_failure_queue_url"`
 	LakeBucket               string `json:"lake_bucket"`
 	RegionStateParameter     string `json:"region_state_parameter"`
+	// EndpointGroupARN is the region's Global Accelerator endpoint group
+	// (the traffic dial salesctl failover moves), from the global routing
+	// unit; empty where there is none (local).
+	EndpointGroupARN string `json:"endpoint_group_arn,omitempty"`
 }
 
 // Outputs is the stack description: {"regions": {"<region>": {...}}}.
@@ -221,12 +231,21 @@ func RegionFromStates(units map[string]map[string]json.RawMessage) (RegionOutput
 	return r, nil
 }
 
+// UnitRouting is the global unit whose outputs hold the endpoint groups.
+const UnitRouting = "_global/routing"
+
 // ReadOutputs reads the applied state of each region's units from the
 // local state buckets and returns the stack description. It reads the
 // state documents the S3 backend wrote rather than running
 // `terragrunt output` per unit: the same values, without a Terraform
 // process per unit on the local stack's start-up path.
 func ReadOutputs(ctx context.Context, root, envDir string) (Outputs, error) {
+	return ReadOutputsFrom(ctx, root, envDir, LocalStateBucketPrefix)
+}
+
+// ReadOutputsFrom is ReadOutputs for state buckets "<prefix>-<region>"
+// (prod's are named in prod/env.hcl).
+func ReadOutputsFrom(ctx context.Context, root, envDir, bucketPrefix string) (Outputs, error) {
 	regions, err := Regions(envDir)
 	if err != nil {
 		return Outputs{}, err
@@ -243,9 +262,10 @@ func ReadOutputs(ctx context.Context, root, envDir string) (Outputs, error) {
 			if err != nil {
 				return Outputs{}, err
 			}
-			obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(StateBucket(region)), Key: aws.String(key)})
+			bucket := bucketPrefix + "-" + region
+			obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 			if err != nil {
-				return Outputs{}, fmt.Errorf("state of %s/%s (s3://%s/%s): %w", region, unit, StateBucket(region), key, err)
+				return Outputs{}, fmt.Errorf("state of %s/%s (s3://%s/%s): %w", region, unit, bucket, key, err)
 			}
 			outputs, err := StateOutputs(obj.Body)
 			obj.Body.Close()
@@ -260,7 +280,64 @@ func ReadOutputs(ctx context.Context, root, envDir string) (Outputs, error) {
 		}
 		out.Regions[region] = r
 	}
+	groups, err := readEndpointGroups(ctx, root, envDir, bucketPrefix, regions)
+	if err != nil {
+		return Outputs{}, err
+	}
+	for region, arn := range groups {
+		if r, ok := out.Regions[region]; ok {
+			r.EndpointGroupARN = arn
+			out.Regions[region] = r
+		}
+	}
 	return out, nil
+}
+
+// readEndpointGroups reads the routing unit's endpoint_group_arns from the
+// global layer's state, which lives in the primary region's bucket: each
+// region's bucket is tried. No routing state (the local environment, or
+// before the first deploy:global) is no endpoint groups, not an error.
+func readEndpointGroups(ctx context.Context, root, envDir, bucketPrefix string, regions []string) (map[string]string, error) {
+	key, err := StateKey(root, filepath.Join(envDir, filepath.FromSlash(UnitRouting)))
+	if err != nil {
+		return nil, err
+	}
+	for _, region := range regions {
+		client, err := S3Client(ctx, region)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucketPrefix + "-" + region), Key: aws.String(key)})
+		if err != nil {
+			var noKey *s3types.NoSuchKey
+			var noBucket *s3types.NoSuchBucket
+			if errors.As(err, &noKey) || errors.As(err, &noBucket) {
+				continue
+			}
+			return nil, fmt.Errorf("state of %s in %s: %w", UnitRouting, region, err)
+		}
+		outputs, err := StateOutputs(obj.Body)
+		obj.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("state of %s: %w", UnitRouting, err)
+		}
+		return EndpointGroups(outputs)
+	}
+	return nil, nil
+}
+
+// EndpointGroups decodes the routing unit's endpoint_group_arns output
+// (region -> endpoint group ARN).
+func EndpointGroups(outputs map[string]json.RawMessage) (map[string]string, error) {
+	raw, ok := outputs["endpoint_group_arns"]
+	if !ok {
+		return nil, fmt.Errorf("unit %s has no output endpoint_group_arns (applied?)", UnitRouting)
+	}
+	var groups map[string]string
+	if err := json.Unmarshal(raw, &groups); err != nil {
+		return nil, fmt.Errorf("endpoint_group_arns is not a map of strings: %w", err)
+	}
+	return groups, nil
 }
 
 // WriteOutputs writes the description as indented JSON, atomically (a

@@ -2,6 +2,7 @@ package infratest
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,6 +239,95 @@ func TestRegionsOfTheLiveTree(t *testing.T) {
 		}
 		if strings.Join(got, ",") != "sa-east-1,us-east-1" {
 			t.Errorf("%s regions = %v", env, got)
+		}
+	}
+}
+
+func TestEndpointGroups(t *testing.T) {
+	tests := []struct {
+		name    string
+		outputs string
+		want    map[string]string
+		wantErr bool
+	}{
+		{
+			name:    "one group per region",
+			outputs: `{"endpoint_group_arns": {"us-east-1": "arn:aws:globalaccelerator::1:accelerator/a/listener/l/endpoint-group/u", "sa-east-1": "arn:aws:globalaccelerator::1:accelerator/a/listener/l/endpoint-group/s"}}`,
+			want: map[string]string{
+				"us-east-1": "arn:aws:globalaccelerator::1:accelerator/a/listener/l/endpoint-group/u",
+				"sa-east-1": "arn:aws:globalaccelerator::1:accelerator/a/listener/l/endpoint-group/s",
+			},
+		},
+		{name: "output missing", outputs: `{"dns_name": "a.awsglobalaccelerator.com"}`, wantErr: true},
+		{name: "not a map", outputs: `{"endpoint_group_arns": ["x"]}`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var outputs map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tt.outputs), &outputs); err != nil {
+				t.Fatal(err)
+			}
+			got, err := EndpointGroups(outputs)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("EndpointGroups = %v, want an error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("EndpointGroups = %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+// TestRegionCIDRsDoNotOverlap reads every region.hcl of every environment:
+// each region has its own VPC block, and no two blocks of an environment
+// overlap (so the VPCs can be connected later without renumbering).
+func TestRegionCIDRsDoNotOverlap(t *testing.T) {
+	root, err := RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cidrRE := regexp.MustCompile(`(?m)^\s*vpc_cidr\s*=\s*"([^"]+)"`)
+	for _, env := range []string{"prod", "local"} {
+		envDir := filepath.Join(root, "infra", "terragrunt", env)
+		regions, err := Regions(envDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nets []*net.IPNet
+		var names []string
+		for _, r := range regions {
+			b, err := os.ReadFile(filepath.Join(envDir, r, "region.hcl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := cidrRE.FindSubmatch(b)
+			if m == nil {
+				t.Errorf("%s/%s/region.hcl has no vpc_cidr", env, r)
+				continue
+			}
+			_, n, err := net.ParseCIDR(string(m[1]))
+			if err != nil {
+				t.Errorf("%s/%s: vpc_cidr %q: %v", env, r, m[1], err)
+				continue
+			}
+			for i, other := range nets {
+				if n.Contains(other.IP) || other.Contains(n.IP) {
+					t.Errorf("%s: %s (%s) overlaps %s (%s)", env, r, n, names[i], other)
+				}
+			}
+			nets = append(nets, n)
+			names = append(names, r)
 		}
 	}
 }

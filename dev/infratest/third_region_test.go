@@ -36,7 +36,7 @@ func TestThirdRegionValidates(t *testing.T) {
 	env := filepath.Join(dir, "prod")
 	copyTree(t, filepath.Join(root, "infra", "terragrunt", "prod"), env)
 	copyTree(t, filepath.Join(env, "sa-east-1"), filepath.Join(env, "eu-west-1"))
-	if err := os.WriteFile(filepath.Join(env, "eu-west-1", "region.hcl"), []byte("locals {\n  region = \"eu-west-1\"\n}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(env, "eu-west-1", "region.hcl"), []byte("locals {\n  region   = \"eu-west-1\"\n  vpc_cidr = \"10.30.0.0/16\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	regions, err := Regions(env)
@@ -59,8 +59,11 @@ func TestThirdRegionValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(logFile)
-	if n := strings.Count(string(b), "The configuration is valid"); n != 6 {
-		t.Errorf("%d units reported valid, want 6 (eu-west-1: 2, _global: 4)\n%s", n, b)
+	// eu-west-1: data-stores, event-pipeline, network, services; _global:
+	// event-store, idempotency, cross-region-subscriptions,
+	// lake-replication, foundation, routing.
+	if n := strings.Count(string(b), "The configuration is valid"); n != 10 {
+		t.Errorf("%d units reported valid, want 10 (eu-west-1: 4, _global: 6)\n%s", n, b)
 	}
 
 	// The global layer's generated root modules include the new region.
@@ -68,6 +71,8 @@ func TestThirdRegionValidates(t *testing.T) {
 		"cross_region_subscriptions.tf": {`module "from_eu_west_1"`, `"eu-west-1" = data.aws_sqs_queue.eu_west_1.arn`},
 		"lake_replication.tf":           {`module "from_eu_west_1"`, `data.aws_kms_alias.lake_eu_west_1.target_key_arn`},
 		"provider.tf":                   {`alias  = "eu_west_1"`},
+		"foundation.tf":                 {`module "ecr_eu_west_1"`, `replication_regions = ["eu-west-1","sa-east-1"]`},
+		"routing.tf":                    {`data "aws_lbs" "edge_eu_west_1"`, `"eu-west-1" = { endpoint_arn = try(one(data.aws_lbs.edge_eu_west_1.arns), "")`},
 	}
 	found := map[string]bool{}
 	_ = filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {

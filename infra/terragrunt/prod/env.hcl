@@ -18,13 +18,45 @@ locals {
   # When set, every provider refuses to act on any other account.
   account_id = get_env("SALES_PROD_ACCOUNT_ID", "")
 
-  provider_settings = local.account_id == "" ? "" : "allowed_account_ids = [\"${local.account_id}\"]"
+  # Plans of this very layout against the local emulator (task infra:test):
+  # SALES_PROD_PLAN_EMULATOR names a moto on loopback; then every provider,
+  # backend and terraform process of prod talks to it with the emulator's
+  # fake credentials, never to AWS. Any other value is ignored.
+  plan_emulator = get_env("SALES_PROD_PLAN_EMULATOR", "")
+  on_emulator   = can(regex("^http://127\\.0\\.0\\.1:[0-9]+/?$", local.plan_emulator))
 
-  backend_settings = {}
+  emulator_provider_settings = <<-EOT
+    access_key                  = "testing"
+    secret_key                  = "testing"
+    skip_credentials_validation = true
+    skip_metadata_api_check     = true
+    s3_use_path_style           = true
+  EOT
+  provider_settings          = local.on_emulator ? local.emulator_provider_settings : (local.account_id == "" ? "" : "allowed_account_ids = [\"${local.account_id}\"]")
+
+  backend_settings = local.on_emulator ? {
+    endpoints                   = { s3 = local.plan_emulator }
+    use_path_style              = true
+    access_key                  = "testing"
+    secret_key                  = "testing"
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    skip_region_validation      = true
+  } : {}
+
+  init_arguments = local.on_emulator ? ["-reconfigure"] : []
 
   # An endpoint override left in an operator's shell must never redirect
-  # production: the SDK ignores configured endpoint URLs.
-  terraform_env = {
+  # production: the SDK ignores configured endpoint URLs (except in the
+  # emulator plan above, which sets its own).
+  terraform_env = local.on_emulator ? {
+    AWS_ENDPOINT_URL          = local.plan_emulator
+    AWS_ACCESS_KEY_ID         = "testing"
+    AWS_SECRET_ACCESS_KEY     = "testing"
+    AWS_SESSION_TOKEN         = ""
+    AWS_EC2_METADATA_DISABLED = "true"
+    } : {
     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true"
   }
 

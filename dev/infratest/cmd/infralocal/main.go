@@ -4,8 +4,11 @@
 //	    creates each region's Terraform state bucket in the emulator
 //	infralocal outputs -env infra/terragrunt/local -out .local/infra/outputs.json
 //	    writes the stack description from the applied units' state
+//	infralocal outputs -env infra/terragrunt/prod -state-bucket-prefix P -out F
+//	    the same for prod (task outputs ENV=prod): reads state objects only
 //
-// AWS_ENDPOINT_URL must name the emulator: it refuses to run against AWS.
+// state-buckets needs AWS_ENDPOINT_URL naming the emulator: it refuses to
+// create anything in AWS.
 package main
 
 import (
@@ -36,11 +39,12 @@ func run(args []string) error {
 	envDir := fs.String("env", "infra/terragrunt/local", "environment directory of the live tree")
 	out := fs.String("out", filepath.Join(".local", "infra", "outputs.json"), "where outputs writes the stack description")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the whole command")
+	bucketPrefix := fs.String("state-bucket-prefix", infratest.LocalStateBucketPrefix, "state buckets are <prefix>-<region>")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		return errors.New("AWS_ENDPOINT_URL is not set: infralocal only works against the local emulator")
+	if args[0] == "state-buckets" && os.Getenv("AWS_ENDPOINT_URL") == "" {
+		return errors.New("AWS_ENDPOINT_URL is not set: infralocal creates state buckets in the local emulator only")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -54,7 +58,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := infratest.EnsureStateBuckets(ctx, regions); err != nil {
+		if err := infratest.EnsureStateBucketsFor(ctx, *bucketPrefix, regions); err != nil {
 			return err
 		}
 		fmt.Printf("state buckets ready for %v\n", regions)
@@ -64,7 +68,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		o, err := infratest.ReadOutputs(ctx, root, dir)
+		o, err := infratest.ReadOutputsFrom(ctx, root, dir, *bucketPrefix)
 		if err != nil {
 			return err
 		}
