@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // ProvisionRequest is what a provisioner needs to know.
@@ -56,7 +58,11 @@ func (Terragrunt) Provision(ctx context.Context, req ProvisionRequest) (Outputs,
 		}
 		_ = os.WriteFile(marker, []byte(req.Endpoint), 0o644)
 	}
-	env := append(os.Environ(),
+	// The tools module has a go.work of its own: a GOWORK inherited from
+	// the project's Taskfile would make `go -C tools tool task` look for
+	// the tool in the project's workspace (and not find it).
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOWORK=") })
+	env = append(env,
 		"AWS_ENDPOINT_URL="+req.Endpoint,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_EC2_METADATA_DISABLED=true",
 		// Where the infrastructure tasks keep their working files and
