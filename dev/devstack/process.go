@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/salesplatform/libs/sales/atomicfile"
 )
 
 // Process is one child process of the stack.
@@ -70,7 +72,7 @@ func (p *Process) Start() error {
 		close(done)
 	}()
 	if p.PIDPath != "" {
-		_ = writeFileAtomic(p.PIDPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"))
+		_ = atomicfile.Write(p.PIDPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"))
 	}
 	return nil
 }

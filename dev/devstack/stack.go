@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/salesplatform/libs/sales/atomicfile"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/regionstate"
 	"github.com/salesplatform/libs/sales/testing/motoserver"
@@ -49,7 +50,6 @@ type Stack struct {
 	procs   []*Process
 	byName  map[string]*Process
 	start   time.Time
-	mu      sync.Mutex
 }
 
 // Endpoints are the stack's URLs.
@@ -129,7 +129,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.progress("starting moto_server on 127.0.0.1:%d", opts.Ports.Moto)
 	moto, err := motoserver.Start(ctx, motoserver.Options{Port: opts.Ports.Moto, LogFile: filepath.Join(opts.logDir(), "moto.log")})
 	if err != nil {
-		<-buildErr
+		_ = <-buildErr // the emulator's failure is the one to report
 		return nil, err
 	}
 	s.moto = moto
@@ -142,7 +142,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if moto.URL != loopback(opts.Ports.Moto) {
 		s.progress("using the emulator at %s (MOTO_ENDPOINT)", moto.URL)
 	}
-	_ = writeFileAtomic(filepath.Join(opts.pidDir(), "moto.pid"), []byte(motoPID(moto)+"\n"))
+	_ = atomicfile.Write(filepath.Join(opts.pidDir(), "moto.pid"), []byte(motoPID(moto)+"\n"))
 
 	s.progress("creating resources: %s (log: %s)", opts.Provisioner.Name(), filepath.Join(opts.logDir(), "infra.log"))
 	infraLog, err := os.OpenFile(filepath.Join(opts.logDir(), "infra.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/salesplatform/libs/sales/atomicfile"
 )
 
 // State is what the supervisor records for the other salesdev commands
@@ -46,7 +48,7 @@ func (st State) Save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(StatePath(st.Dir), append(b, '\n'))
+	return atomicfile.Write(StatePath(st.Dir), append(b, '\n'))
 }
 
 // Snapshot is the state of a running stack.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -470,8 +469,6 @@ func setTakeover(t *testing.T, region string, d time.Duration) {
 	}
 	takeovers[region] = d != takeoverDelay
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // awsRequests sums aws_requests_total of the services (APIs, publishers,
 // workers; not the replication stand-in, whose copies are not requests in

@@ -24,6 +24,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/salesplatform/libs/sales/awsconfig"
+	"github.com/salesplatform/libs/sales/stack"
 )
 
 // LocalStateBucketPrefix names the local environment's state buckets
@@ -151,26 +152,10 @@ func EnsureStateBucketsFor(ctx context.Context, prefix string, regions []string)
 }
 
 // RegionOutputs is one region's part of the stack description.
-type RegionOutputs struct {
-	EventTable               string `json:"event_table"`
-	EventStreamARN           string `json:"event_stream_arn"`
-	IdempotencyTable         string `json:"idempotency_table"`
-	TopicARN                 string `json:"topic_arn"`
-	ProcessingQueueURL       string `json:"processing_queue_url"`
-	ProcessingDLQURL         string `json:"processing_dlq_url"`
-	PublisherFailureQueueURL string `json:"publisher_failure_queue_url"`
-	LakeBucket               string `json:"lake_bucket"`
-	RegionStateParameter     string `json:"region_state_parameter"`
-	// EndpointGroupARN is the region's Global Accelerator endpoint group
-	// (the traffic dial salesctl failover moves), from the global routing
-	// unit; empty where there is none (local).
-	EndpointGroupARN string `json:"endpoint_group_arn,omitempty"`
-}
+type RegionOutputs = stack.Region
 
 // Outputs is the stack description: {"regions": {"<region>": {...}}}.
-type Outputs struct {
-	Regions map[string]RegionOutputs `json:"regions"`
-}
+type Outputs = stack.Stack
 
 // stateOutputs maps each field of RegionOutputs to the unit output it
 // comes from.
@@ -338,30 +323,4 @@ func EndpointGroups(outputs map[string]json.RawMessage) (map[string]string, erro
 		return nil, fmt.Errorf("endpoint_group_arns is not a map of strings: %w", err)
 	}
 	return groups, nil
-}
-
-// WriteOutputs writes the description as indented JSON, atomically (a
-// reader never sees half a file).
-func WriteOutputs(path string, o Outputs) error {
-	b, err := json.MarshalIndent(o, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".outputs-*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

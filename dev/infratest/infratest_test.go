@@ -190,7 +190,7 @@ func TestRegionFromStates(t *testing.T) {
 func TestWriteOutputsRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "infra", "outputs.json")
 	o := Outputs{Regions: map[string]RegionOutputs{"us-east-1": {EventTable: "sales-events"}}}
-	if err := WriteOutputs(path, o); err != nil {
+	if err := o.Save(path); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)

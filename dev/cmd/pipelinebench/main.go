@@ -72,7 +72,7 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	ports, err := devstack.FreePorts(devstack.DefaultRegions)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/cmd/salesctl/internal/stack"
+	"github.com/salesplatform/libs/sales/stack"
 )
 
 func init() { register(newDLQCommand) }

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/salesplatform/cmd/salesctl/internal/failover"
-	"github.com/salesplatform/cmd/salesctl/internal/stack"
+	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/regionstate"
 )
@@ -25,7 +25,7 @@ func init() { register(regionCommand) }
 // the traffic control (Global Accelerator when every region has an
 // endpoint group, else the local edge, else none) and the convergence
 // check over the event store and idempotency tables.
-func regionDeps(ctx context.Context, s *stack.Stack) (failover.Deps, error) {
+func regionDeps(ctx context.Context, s stack.Stack) (failover.Deps, error) {
 	params := map[string]regionstate.SSM{}
 	clients := map[string]failover.ItemAPI{}
 	events := failover.ReplicatedTable{Name: "events", Fence: failover.EventFence, ByRegion: map[string]string{}}

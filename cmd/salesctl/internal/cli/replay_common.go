@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/cmd/salesctl/internal/stack"
+	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/domain"
 )

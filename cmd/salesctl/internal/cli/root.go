@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/salesplatform/cmd/salesctl/internal/stack"
+	"github.com/salesplatform/libs/sales/stack"
 )
 
 // Globals are the flags every command shares.
@@ -25,7 +25,7 @@ type Globals struct {
 }
 
 // LoadStack reads the stack description named by --stack.
-func (g *Globals) LoadStack() (*stack.Stack, error) { return stack.Load(g.StackFile) }
+func (g *Globals) LoadStack() (stack.Stack, error) { return stack.Load(g.StackFile) }
 
 var builders []func(*Globals) *cobra.Command
 

@@ -43,11 +43,10 @@ func (f *FakeStates) Set(_ context.Context, region string, s regionstate.State) 
 
 // FakeTraffic is an in-memory Traffic sharing FakeStates' log when set.
 type FakeTraffic struct {
-	mu    sync.Mutex
-	Dial  map[string]int
-	Fail  bool
-	Log   *[]string
-	logMu *sync.Mutex
+	mu   sync.Mutex
+	Dial map[string]int
+	Fail bool
+	Log  *[]string
 }
 
 // Name implements Traffic.

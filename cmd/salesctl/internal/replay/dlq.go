@@ -122,7 +122,7 @@ func (d *RedriveCopy) Run(ctx context.Context, r *Runner) (bool, error) {
 		}
 		out, err := d.API.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: &d.Source, MaxNumberOfMessages: n, WaitTimeSeconds: 1,
-			VisibilityTimeout:           int32(d.Visibility / time.Second),
+			VisibilityTimeout:           int32(d.Visibility / time.Second), //nolint:gosec // G115: the CLI bounds it to 1 s..12 h
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
@@ -436,8 +436,8 @@ func Inspect(ctx context.Context, api SQSAPI, url string, maxMessages int, visib
 	empty := 0
 	for len(seen) < maxMessages && empty < 2 && ctx.Err() == nil {
 		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: &url, MaxNumberOfMessages: int32(min(10, maxMessages-len(seen))), WaitTimeSeconds: 1,
-			VisibilityTimeout:           int32(visibility / time.Second),
+			QueueUrl: &url, MaxNumberOfMessages: int32(min(10, maxMessages-len(seen))), WaitTimeSeconds: 1, //nolint:gosec // G115: at most 10
+			VisibilityTimeout:           int32(visibility / time.Second), //nolint:gosec // G115: the CLI passes 30 s
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})

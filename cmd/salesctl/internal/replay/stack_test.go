@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +36,7 @@ import (
 
 	"github.com/salesplatform/cmd/salesctl/internal/cli"
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/cmd/salesctl/internal/stack"
+	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/domain"
 	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
@@ -438,7 +437,7 @@ func binary(t testing.TB, pkg string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("build %s: %v", pkg, err)

@@ -165,8 +165,8 @@ func (s *StoreScan) segment(ctx context.Context, r *Runner, seg int) error {
 	}
 	in := &ddb.ScanInput{
 		TableName:     &s.Table,
-		Segment:       aws.Int32(int32(seg)),
-		TotalSegments: aws.Int32(int32(s.Segments)),
+		Segment:       aws.Int32(int32(seg)),        //nolint:gosec // G115: below Segments
+		TotalSegments: aws.Int32(int32(s.Segments)), //nolint:gosec // G115: the CLI bounds it to 1..64
 		Limit:         aws.Int32(s.PageSize),
 	}
 	s.timeFilter(in)

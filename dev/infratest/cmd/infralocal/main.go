@@ -72,7 +72,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := infratest.WriteOutputs(*out, o); err != nil {
+		if err := o.Save(*out); err != nil {
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
 		fmt.Printf("wrote %s (%d regions)\n", *out, len(o.Regions))
