@@ -113,6 +113,12 @@ type Options struct {
 	SkipBuild bool
 	// ExtraEnv is added to every service process (tests: fault flags).
 	ExtraEnv []string
+	// Endpoint, when set, gives the AWS endpoint URL of each service process
+	// (API, stream runner, worker: named "<component>/<region>") instead of
+	// the emulator's motoURL; "" keeps the emulator. The fault-injection
+	// suite (dev/chaos) puts a proxy between each service and the emulator
+	// this way. The stand-ins and the edge always talk to the emulator.
+	Endpoint func(process, motoURL string) (string, error)
 }
 
 func (o *Options) defaults() error {

@@ -179,6 +179,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s.define()
+	if err := s.overrideEndpoints(); err != nil {
+		return nil, err
+	}
 	for _, p := range s.procs {
 		if err := p.Start(); err != nil {
 			return nil, err
