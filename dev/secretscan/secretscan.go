@@ -49,7 +49,7 @@ func placeholder(v string) bool {
 var Rules = []Rule{
 	{Name: "AWS access key id", re: regexp.MustCompile(`\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`),
 		// AWS's documentation example key.
-		ok: func(m string) bool { return m == "AKIAIOSFODNN7EXAMPLE" }},
+		ok: func(m string) bool { return strings.HasSuffix(m, "EXAMPLE") }},
 	{Name: "AWS secret access key", re: regexp.MustCompile(`(?i)aws_?secret_?(access_?)?key\W{0,4}\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b`),
 		ok: func(m string) bool { return strings.Contains(m, "EXAMPLEKEY") }},
 	{Name: "private key", re: regexp.MustCompile(`-----BEGIN ((RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----`)},
