@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/salesplatform/libs/sales/atomicfile"
 )
 
 // Package is the Lambda's main package.
@@ -74,10 +76,9 @@ func Build(ctx context.Context, pkg, out string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return Result{}, err
-	}
-	if err := os.WriteFile(out, z, 0o644); err != nil {
+	// Atomically: a deployment or another build reading the package
+	// meanwhile sees the old one or the new one, never half of one.
+	if err := atomicfile.Write(out, z); err != nil {
 		return Result{}, err
 	}
 	sum := sha256.Sum256(z)
