@@ -158,6 +158,11 @@ func StartAWSFaults(upstream string) (*AWSFaults, error) {
 		},
 		ModifyResponse: f.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client gave up on the call (its attempt timeout).
+				f.count("client-gave-up")
+				return
+			}
 			f.count("upstream-error")
 			w.WriteHeader(http.StatusBadGateway)
 		},

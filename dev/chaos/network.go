@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/Shopify/toxiproxy/v2/toxics"
+	toxictypes "github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/rs/zerolog"
 )
 
@@ -148,7 +148,7 @@ func (n *Network) Toxics(name string) []string {
 	}
 	var out []string
 	for _, t := range links[0].Toxics.GetToxicArray() {
-		if w, ok := t.(*toxics.ToxicWrapper); ok {
+		if w, ok := t.(*toxictypes.ToxicWrapper); ok {
 			out = append(out, w.Name)
 		}
 	}
