@@ -38,3 +38,40 @@ module "region_state" {
   initial_state = var.initial_region_state
   tags          = var.tags
 }
+
+# The failover command proves replication has converged by writing a fence
+# item in the region it leaves and reading it back in the region it enters
+# (cmd/salesctl/internal/failover/converge.go). Only the fence keys: the
+# event store's partition "failover-fence" and the idempotency table's
+# "failover-fence#<id>" — never a sale or a claim.
+data "aws_region" "current" {}
+
+data "aws_iam_policy_document" "failover_fence" {
+  statement {
+    sid       = "EventStoreFence"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"]
+    resources = [module.event_store.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["failover-fence"]
+    }
+  }
+  statement {
+    sid       = "IdempotencyFence"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"]
+    resources = [module.idempotency.table_arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["failover-fence#*"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "failover_fence" {
+  name        = "sales-failover-fence-${data.aws_region.current.name}"
+  description = "Write, read and delete the failover fence items in ${data.aws_region.current.name} (attach to the operator role only)"
+  policy      = data.aws_iam_policy_document.failover_fence.json
+  tags        = var.tags
+}

@@ -57,3 +57,8 @@ output "region_state_operator_policy_arn" {
   description = "Managed policy letting an operator flip the region state."
   value       = module.region_state.operator_policy_arn
 }
+
+output "failover_fence_policy_arn" {
+  description = "Managed policy letting an operator write and read the failover fence items (and nothing else) in this region's tables."
+  value       = aws_iam_policy.failover_fence.arn
+}

@@ -77,7 +77,7 @@ Exit codes: 0 done, 1 a step failed (the leaving regions get their writes back i
 	f.StringVar(&mode, "mode", string(failover.ActivePassive), "active-passive (only --to is ACTIVE) or active-active (every region ACTIVE)")
 	f.DurationVar(&settle, "settle", 10*time.Second, "wait after stopping writes, at least the services' REGION_STATE_TTL")
 	f.DurationVar(&timeout, "converge-timeout", 2*time.Minute, "give up waiting for replication after this long")
-	f.BoolVar(&force, "force", false, "go on when replication does not converge (the leaving region is lost): unreplicated writes stay behind")
+	f.BoolVar(&force, "force", false, "go on when the leaving region is lost: past a replication that does not converge (unreplicated writes stay behind) and past a state parameter that can be neither read nor written (its services fail closed on their own)")
 	f.StringVar(&output, "output", "text", "report format: text or json (progress then goes to stderr)")
 	return c
 }

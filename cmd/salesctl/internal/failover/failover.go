@@ -249,16 +249,33 @@ func (r *runner) run(ctx context.Context) error {
 		if len(leaving) == 0 {
 			return StepSkipped, "no other region takes writes", nil
 		}
+		var closed, unreachable []string
 		for _, region := range leaving {
 			if err := r.deps.States.Set(ctx, region, regionstate.Passive); err != nil {
+				// A region whose state could not even be read is lost:
+				// forced, the failover goes on without closing it. Its
+				// services fail closed on their own once their cached
+				// state is older than REGION_STATE_MAX_STALE (ADR 0002).
+				if p.Force && r.rep.Before[region].State == string(regionstate.Unknown) {
+					unreachable = append(unreachable, fmt.Sprintf("%s (unreachable, forced on: %v)", region, err))
+					continue
+				}
 				return StepFailed, "", fmt.Errorf("set %s PASSIVE: %w", region, err)
 			}
+			closed = append(closed, region)
 		}
 		closedAt = r.deps.Now()
 		if err := r.deps.Sleep(ctx, p.Settle); err != nil {
 			return StepFailed, "", err
 		}
-		return StepOK, fmt.Sprintf("%s PASSIVE; waited %s for the services' state caches", strings.Join(leaving, ", "), p.Settle), nil
+		detail := fmt.Sprintf("%s PASSIVE; waited %s for the services' state caches", strings.Join(closed, ", "), p.Settle)
+		if len(unreachable) > 0 {
+			if len(closed) == 0 {
+				detail = "none closed"
+			}
+			return StepFailed, detail + "; NOT closed: " + strings.Join(unreachable, "; "), nil
+		}
+		return StepOK, detail, nil
 	}); err != nil {
 		return err
 	}

@@ -173,6 +173,47 @@ func TestForceGoesOnWithoutConvergence(t *testing.T) {
 	}
 }
 
+func TestForceGoesOnPastALostRegionsState(t *testing.T) {
+	// us-east-1 is lost: its state cannot be read nor written, its table
+	// cannot take the fence.
+	r := newRig(regionstate.Active, regionstate.Passive, 100, 0)
+	delete(r.states.States, east)
+	r.states.FailSet = map[string]bool{east: true}
+	r.conv.Err = errors.New("region unreachable")
+
+	if _, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Regions: []string{east, sa}}, r.deps(), nil); err == nil {
+		t.Fatal("without --force a region that cannot be closed must stop the failover")
+	}
+	if r.states.States[sa] != regionstate.Passive || r.traffic.Dial[sa] != 0 {
+		t.Fatalf("unforced run moved something: %v %v", r.states.States, r.traffic.Dial)
+	}
+
+	rep, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Regions: []string{east, sa}, Force: true}, r.deps(), nil)
+	if err != nil {
+		t.Fatalf("forced run failed: %v", err)
+	}
+	if r.states.States[sa] != regionstate.Active || r.traffic.Dial[sa] != 100 || r.traffic.Dial[east] != 0 {
+		t.Fatalf("did not arrive: %v %v", r.states.States, r.traffic.Dial)
+	}
+	stop := rep.Steps[1]
+	if stop.Status != StepFailed || !strings.Contains(stop.Detail, "NOT closed: us-east-1 (unreachable, forced on") {
+		t.Fatalf("stop-writes step %+v", stop)
+	}
+}
+
+func TestForceDoesNotSkipAReadableRegionThatRefusesToClose(t *testing.T) {
+	// Readable but not writable (e.g. a permission problem): closing it is
+	// not optional, forced or not — it would keep taking writes.
+	r := newRig(regionstate.Active, regionstate.Passive, 100, 0)
+	r.states.FailSet = map[string]bool{east: true}
+	if _, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Regions: []string{east, sa}, Force: true}, r.deps(), nil); err == nil {
+		t.Fatal("want failure")
+	}
+	if r.states.States[sa] != regionstate.Passive || r.traffic.Dial[sa] != 0 {
+		t.Fatalf("moved: %v %v", r.states.States, r.traffic.Dial)
+	}
+}
+
 func TestTrafficFailureRollsBack(t *testing.T) {
 	r := newRig(regionstate.Active, regionstate.Passive, 100, 0)
 	r.traffic.Fail = true

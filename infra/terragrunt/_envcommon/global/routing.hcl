@@ -78,6 +78,15 @@ generate "routing" {
       policy_arn = "arn:$${data.aws_partition.current.partition}:iam::$${data.aws_caller_identity.current.account_id}:policy/sales-region-state-operator-$${each.key}"
     }
 
+    # ... and writes the failover fence items that prove replication has
+    # converged (each region's data-stores unit's policy).
+    resource "aws_iam_role_policy_attachment" "operator_failover_fence" {
+      for_each = toset(${jsonencode(local.regions)})
+
+      role       = var.operator_role_name
+      policy_arn = "arn:$${data.aws_partition.current.partition}:iam::$${data.aws_caller_identity.current.account_id}:policy/sales-failover-fence-$${each.key}"
+    }
+
     output "endpoint_group_arns" {
       description = "Endpoint group per region: the traffic dials of salesctl failover."
       value       = module.routing.endpoint_group_arns
