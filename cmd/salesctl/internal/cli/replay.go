@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/messaging"
+	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/streams"
 )
 

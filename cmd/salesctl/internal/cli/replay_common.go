@@ -19,9 +19,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/domain"
+	"github.com/salesplatform/libs/sales/stack"
 )
 
 // runFlags are the flags every replay-like command has.

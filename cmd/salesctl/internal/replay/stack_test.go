@@ -36,11 +36,11 @@ import (
 
 	"github.com/salesplatform/cmd/salesctl/internal/cli"
 	"github.com/salesplatform/cmd/salesctl/internal/replay"
-	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/domain"
 	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
 	"github.com/salesplatform/libs/sales/messaging"
+	"github.com/salesplatform/libs/sales/stack"
 	"github.com/salesplatform/libs/sales/testing/awsfixtures"
 	"github.com/salesplatform/libs/sales/testing/motoserver"
 )
