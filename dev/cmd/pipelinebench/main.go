@@ -17,6 +17,9 @@
 //     clients saw 503s, and that every accepted sale reached both lakes.
 //
 //     go run ./dev/cmd/pipelinebench -rate 5 -duration 30s
+//
+// With -json FILE the same figures, with every sale's latencies, are also
+// written as JSON for dev/cmd/benchreport (docs/benchmarks.md).
 package main
 
 import (
@@ -59,14 +62,99 @@ func main() {
 	stepFor := flag.Duration("step", 20*time.Second, "length of one ramp step")
 	maxLag := flag.Duration("max-lag", 10*time.Second, "a step whose last sales take longer than this to reach both lakes has fallen behind")
 	skipFailover := flag.Bool("skip-failover", false, "skip the failover run")
+	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	flag.Parse()
-	if err := run(*rate, *duration, *steps, *stepFor, *maxLag, *skipFailover); err != nil {
+	rep := &jsonReport{Started: time.Now().UTC(), Cores: runtime.NumCPU(), Go: runtime.Version()}
+	err := run(*rate, *duration, *steps, *stepFor, *maxLag, *skipFailover, rep)
+	if *jsonOut != "" {
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		if werr := rep.write(*jsonOut); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rate float64, duration time.Duration, steps string, stepFor, maxLag time.Duration, skipFailover bool) error {
+// jsonReport is what -json writes; a part that did not run stays empty.
+type jsonReport struct {
+	Started     time.Time     `json:"started"`
+	Cores       int           `json:"cores"`
+	Go          string        `json:"go"`
+	StackReadyS float64       `json:"stack_ready_s"`
+	Latency     *jsonLatency  `json:"latency,omitempty"`
+	Requests    *jsonRequests `json:"requests,omitempty"`
+	Ramp        []jsonStep    `json:"ramp,omitempty"`
+	// SustainedSalesPerS is the highest ramp step that kept up (0: none).
+	SustainedSalesPerS *float64      `json:"sustained_sales_per_s,omitempty"`
+	MaxLagS            float64       `json:"max_lag_s,omitempty"`
+	Failover           *jsonFailover `json:"failover,omitempty"`
+	Error              string        `json:"error,omitempty"`
+}
+
+type jsonLatency struct {
+	RatePerS  float64 `json:"rate_per_s"`
+	DurationS float64 `json:"duration_s"`
+	Accepted  int     `json:"accepted"`
+	Lost      int     `json:"lost"` // accepted but not in both lakes in time
+	// Milliseconds from the 201 to the object in the origin region's
+	// lake, in the other region's, and in both; one entry per sale.
+	OriginMS []float64 `json:"origin_ms"`
+	OtherMS  []float64 `json:"other_ms"`
+	BothMS   []float64 `json:"both_ms"`
+}
+
+type jsonRequests struct {
+	Sales int `json:"sales"`
+	// ByComponent: component (sales-api, stream-runner, sales-worker,
+	// both regions together) → "Service.Operation" → requests during the
+	// latency run.
+	ByComponent map[string]map[string]float64 `json:"by_component"`
+	// Background lists the operations that happen whatever the traffic.
+	Background         []string `json:"background"`
+	PerSale            float64  `json:"per_sale"`
+	PerSaleWithPolling float64  `json:"per_sale_with_polling"`
+}
+
+type jsonStep struct {
+	OfferedPerS  float64 `json:"offered_per_s"`
+	AcceptedPerS float64 `json:"accepted_per_s"`
+	P50ms        float64 `json:"p50_ms"`
+	P99ms        float64 `json:"p99_ms"`
+	TailP50ms    float64 `json:"tail_p50_ms"`
+	Lost         int     `json:"lost"`
+	KeepsUp      bool    `json:"keeps_up"`
+}
+
+type jsonFailover struct {
+	CommandS    float64 `json:"command_s"`
+	Window503S  float64 `json:"window_503_s"`
+	Accepted    int     `json:"accepted"`
+	NotAccepted int     `json:"not_accepted"`
+	Lost        int     `json:"lost"`
+}
+
+func (r *jsonReport) write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+func msOf(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = float64(d.Microseconds()) / 1000
+	}
+	return out
+}
+
+func run(rate float64, duration time.Duration, steps string, stepFor, maxLag time.Duration, skipFailover bool, rep *jsonReport) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pipelinebench-")
 	if err != nil {
@@ -83,6 +171,7 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 		return err
 	}
 	defer stk.Stop(context.Background())
+	rep.StackReadyS = time.Since(t0).Seconds()
 	fmt.Printf("machine: %d cores, %s; local stack ready in %.1fs\n\n", runtime.NumCPU(), runtime.Version(), time.Since(t0).Seconds())
 	clients, err := devstack.NewClients(ctx, stk.Endpoints().Moto, stk.Outputs(), awsconfig.Options{})
 	if err != nil {
@@ -91,16 +180,22 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 	b := &bench{stk: stk, c: clients, ep: stk.Endpoints()}
 
 	// 1. Latency at a fixed offered load, with the request counters around it.
-	before := b.requests()
+	beforeBy := b.requestsBy()
+	before := sumComponents(beforeBy)
 	res := b.offer(rate, duration, 3*time.Minute)
-	after := b.requests()
+	afterBy := b.requestsBy()
+	after := sumComponents(afterBy)
 	res.print(fmt.Sprintf("latency at %.1f sales/s offered for %s", rate, duration))
 	b.printRequests(before, after, len(res.done))
+	rep.Latency = &jsonLatency{RatePerS: rate, DurationS: duration.Seconds(), Accepted: len(res.done) + len(res.lost), Lost: len(res.lost),
+		OriginMS: msOf(res.regionLat(true)), OtherMS: msOf(res.regionLat(false)), BothMS: msOf(res.lat(""))}
+	rep.Requests = requestsJSON(beforeBy, afterBy, len(res.done))
 
 	// 2. Sustained throughput.
 	if strings.TrimSpace(steps) != "" {
 		fmt.Printf("\nthroughput ramp (%s per step; behind = the step's last sales take over %s to reach both lakes)\n", stepFor, maxLag)
 		best := 0.0
+		rep.MaxLagS = maxLag.Seconds()
 		for _, s := range strings.Split(steps, ",") {
 			var r float64
 			if _, err := fmt.Sscanf(strings.TrimSpace(s), "%g", &r); err != nil {
@@ -114,18 +209,23 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 			} else {
 				best = r
 			}
+			both := res.lat("")
+			rep.Ramp = append(rep.Ramp, jsonStep{OfferedPerS: r, AcceptedPerS: float64(len(res.done)+len(res.lost)) / stepFor.Seconds(),
+				P50ms: float64(pct(both, 50).Microseconds()) / 1000, P99ms: float64(pct(both, 99).Microseconds()) / 1000,
+				TailP50ms: float64(tail.Microseconds()) / 1000, Lost: len(res.lost), KeepsUp: status == "keeps up"})
 			fmt.Printf("  offered %5.1f/s: accepted %5.1f/s, both lakes p50 %6s p99 %6s, last 10%% p50 %6s  %s\n",
 				r, float64(len(res.done)+len(res.lost))/stepFor.Seconds(), res.pct(50), res.pct(99), tail.Round(10*time.Millisecond), status)
 			if status == "BEHIND" {
 				break
 			}
 		}
+		rep.SustainedSalesPerS = &best
 		fmt.Printf("  sustained: %.1f sales/s (bounded by moto: one Python process serves every AWS call of both regions)\n", best)
 	}
 
 	// 3. Failover under traffic.
 	if !skipFailover {
-		return b.failover(rate)
+		return b.failover(rate, rep)
 	}
 	return nil
 }
@@ -148,6 +248,21 @@ func (r result) lat(region string) []time.Duration {
 			out = append(out, maxArrival(p))
 		} else {
 			out = append(out, p.arrived[region])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// regionLat is every done sale's latency to its own region's lake
+// (origin) or to the other region's, sorted.
+func (r result) regionLat(origin bool) []time.Duration {
+	var out []time.Duration
+	for _, p := range r.done {
+		for reg, d := range p.arrived {
+			if (reg == p.origin) == origin {
+				out = append(out, d)
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
@@ -321,9 +436,10 @@ func (b *bench) follow(all []*pending, wait time.Duration) result {
 	return r
 }
 
-// requests sums every process's aws_requests_total by service.operation.
-func (b *bench) requests() map[string]float64 {
-	out := map[string]float64{}
+// requestsBy sums every process's aws_requests_total by component (the
+// process name without its region) and service.operation.
+func (b *bench) requestsBy() map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
 	for _, p := range b.stk.Processes() {
 		if p.MetricsURL == "" || strings.HasPrefix(p.Name, devstack.Replication) {
 			continue
@@ -346,10 +462,58 @@ func (b *bench) requests() map[string]float64 {
 					op = l.GetValue()
 				}
 			}
-			out[svc+"."+op] += metric.Counter.GetValue()
+			component, _, _ := strings.Cut(p.Name, "/")
+			if out[component] == nil {
+				out[component] = map[string]float64{}
+			}
+			out[component][svc+"."+op] += metric.Counter.GetValue()
 		}
 	}
 	return out
+}
+
+func sumComponents(by map[string]map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, ops := range by {
+		for op, v := range ops {
+			out[op] += v
+		}
+	}
+	return out
+}
+
+// requestsJSON is the requests made between two scrapes, per component
+// and operation, and per accepted sale (nil without sales).
+func requestsJSON(before, after map[string]map[string]float64, sales int) *jsonRequests {
+	if sales == 0 {
+		return nil
+	}
+	j := &jsonRequests{Sales: sales, ByComponent: map[string]map[string]float64{}}
+	perSale, bg := 0.0, 0.0
+	for component, ops := range after {
+		for op, v := range ops {
+			d := v - before[component][op]
+			if d <= 0 {
+				continue
+			}
+			if j.ByComponent[component] == nil {
+				j.ByComponent[component] = map[string]float64{}
+			}
+			j.ByComponent[component][op] = d
+			if background[op] {
+				bg += d
+			} else {
+				perSale += d
+			}
+		}
+	}
+	for op := range background {
+		j.Background = append(j.Background, op)
+	}
+	sort.Strings(j.Background)
+	j.PerSale = perSale / float64(sales)
+	j.PerSaleWithPolling = (perSale + bg) / float64(sales)
+	return j
 }
 
 // background calls happen whatever the traffic: stream polling (free on
@@ -386,7 +550,7 @@ func (b *bench) printRequests(before, after map[string]float64, sales int) {
 	fmt.Printf("  per-sale requests (without polling): %.2f per sale; with polling at this load: %.2f\n", perSale/float64(sales), (perSale+bg)/float64(sales))
 }
 
-func (b *bench) failover(rate float64) error {
+func (b *bench) failover(rate float64, rep *jsonReport) error {
 	fmt.Printf("\nfailover under %.1f sales/s through the edge (ACTIVE/ACTIVE → sa-east-1 only)\n", rate)
 	ctx, cancel := context.WithCancel(context.Background())
 	type outcome struct {
@@ -441,7 +605,9 @@ func (b *bench) failover(rate float64) error {
 		}
 	}()
 	time.Sleep(5 * time.Second)
+	cmdStart := time.Now()
 	out, err := b.salesctl("failover", "--to", "sa-east-1", "--settle", "2s")
+	cmdTook := time.Since(cmdStart)
 	fmt.Print(indent(out))
 	if err != nil {
 		cancel()
@@ -459,6 +625,7 @@ func (b *bench) failover(rate float64) error {
 	if !o.first.IsZero() {
 		window = o.last.Sub(o.first)
 	}
+	rep.Failover = &jsonFailover{CommandS: cmdTook.Seconds(), Window503S: window.Seconds(), Accepted: len(o.ids), NotAccepted: o.failed, Lost: len(res.lost)}
 	fmt.Printf("  clients saw 503s for %s; %d sales accepted, %d never accepted, %d not in both lakes within 3 min\n",
 		window.Round(10*time.Millisecond), len(o.ids), o.failed, len(res.lost))
 	return nil

@@ -2,7 +2,10 @@
 // compares it, in the same run, with a minimal Fiber handler that only
 // answers 201: the ratio says what our code costs on top of Fiber itself.
 //
-//	apibench compare -duration 10s -concurrency 32 -runs 2
+//	apibench compare -duration 10s -concurrency 32 -runs 2 [-json results.json]
+//
+// With -json the same figures, plus a latency histogram per load run, are
+// also written as JSON for dev/cmd/benchreport (docs/benchmarks.md).
 //
 // The API runs with the in-memory event store (no AWS), as a separate
 // process whose peak RSS is read from /proc. Loopback only.
@@ -11,6 +14,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -115,6 +119,48 @@ type result struct {
 	success        float64
 	rssKiB, hwmKiB int
 	requests       uint64
+	hist           vegeta.Histogram
+}
+
+// jsonReport is what -json writes: one entry per load run (run, route,
+// mode), the figures of the table and the latency histogram.
+type jsonReport struct {
+	Started     time.Time    `json:"started"`
+	Cores       int          `json:"cores"`
+	GOMAXPROCS  int          `json:"gomaxprocs"`
+	Go          string       `json:"go"`
+	DurationS   float64      `json:"duration_s"`
+	Concurrency int          `json:"concurrency"`
+	Results     []jsonResult `json:"results"`
+}
+
+type jsonResult struct {
+	Run        int     `json:"run"`
+	Route      string  `json:"route"`
+	Mode       string  `json:"mode"` // minimal | memory (ours)
+	Requests   uint64  `json:"requests"`
+	RPS        float64 `json:"rps"`
+	P50ms      float64 `json:"p50_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	Success    float64 `json:"success"`
+	RSSPeakKiB int     `json:"rss_peak_kib"`
+	HWMKiB     int     `json:"hwm_kib"`
+	// Histogram: Counts[i] requests took at least FromMS[i] and less
+	// than FromMS[i+1] (the last bucket is open).
+	Histogram struct {
+		FromMS []float64 `json:"from_ms"`
+		Counts []uint64  `json:"counts"`
+	} `json:"histogram"`
+}
+
+// latencyBuckets are log-spaced from 20 µs to about 5 s (8 per decade),
+// with a first bucket from 0.
+func latencyBuckets() vegeta.Buckets {
+	b := vegeta.Buckets{0}
+	for d := 20e-6; d < 5; d *= 1.333521 { // 10^(1/8)
+		b = append(b, time.Duration(d*float64(time.Second)))
+	}
+	return b
 }
 
 func compare(args []string) error {
@@ -122,7 +168,10 @@ func compare(args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "length of each load run")
 	concurrency := fs.Int("concurrency", 32, "concurrent connections (closed loop)")
 	runs := fs.Int("runs", 1, "repetitions, to show the spread")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	_ = fs.Parse(args)
+	report := jsonReport{Started: time.Now().UTC(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+		DurationS: duration.Seconds(), Concurrency: *concurrency}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -140,13 +189,31 @@ func compare(args []string) error {
 					return err
 				}
 				rs[i] = r
+				report.Results = append(report.Results, toJSON(run, r))
 			}
 			m, o := rs[0], rs[1]
 			fmt.Printf("| %d | %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f | %.1f | %.2f%% |\n",
 				run, route, m.rps, o.rps, o.rps/m.rps, m.p50, m.p99, o.p50, o.p99, float64(o.hwmKiB)/1024, 100*(1-o.success))
 		}
 	}
-	return nil
+	if *jsonOut == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(*jsonOut, append(b, '\n'), 0o600)
+}
+
+func toJSON(run int, r result) jsonResult {
+	j := jsonResult{Run: run, Route: r.route, Mode: r.mode, Requests: r.requests, RPS: r.rps, P50ms: r.p50, P99ms: r.p99,
+		Success: r.success, RSSPeakKiB: r.rssKiB, HWMKiB: r.hwmKiB}
+	for _, b := range r.hist.Buckets {
+		j.Histogram.FromMS = append(j.Histogram.FromMS, float64(b.Nanoseconds())/1e6)
+	}
+	j.Histogram.Counts = r.hist.Counts
+	return j
 }
 
 func measure(self, mode, route string, d time.Duration, conns int) (result, error) {
@@ -181,6 +248,7 @@ func measure(self, mode, route string, d time.Duration, conns int) (result, erro
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)),
 		vegeta.Connections(conns), vegeta.KeepAlive(true), vegeta.Timeout(5*time.Second))
 	var m vegeta.Metrics
+	hist := vegeta.Histogram{Buckets: latencyBuckets()}
 	peak := 0
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -201,6 +269,7 @@ func measure(self, mode, route string, d time.Duration, conns int) (result, erro
 	}()
 	for res := range atk.Attack(vegeta.NewStaticTargeter(target), vegeta.Rate{}, d, mode) {
 		m.Add(res)
+		hist.Add(res)
 	}
 	m.Close()
 	close(stop)
@@ -208,7 +277,7 @@ func measure(self, mode, route string, d time.Duration, conns int) (result, erro
 	return result{
 		mode: mode, route: route,
 		rps: m.Throughput, p50: ms(m.Latencies.P50), p99: ms(m.Latencies.P99),
-		success: m.Success, rssKiB: peak, hwmKiB: procStatus(cmd.Process.Pid, "VmHWM:"), requests: m.Requests,
+		success: m.Success, rssKiB: peak, hwmKiB: procStatus(cmd.Process.Pid, "VmHWM:"), requests: m.Requests, hist: hist,
 	}, nil
 }
 
