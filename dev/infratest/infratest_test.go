@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -329,5 +330,28 @@ func TestRegionCIDRsDoNotOverlap(t *testing.T) {
 			nets = append(nets, n)
 			names = append(names, r)
 		}
+	}
+}
+
+func TestUnexpectedChangesLetOnlyDocumentedMotoDriftThrough(t *testing.T) {
+	plan := `
+  # module.api.aws_ecs_service.this must be replaced
+  # module.api.aws_vpc_security_group_egress_rule.gateway_endpoints["s3"] will be updated in-place
+  # module.api_gateway.aws_api_gateway_deployment.this must be replaced
+  # module.api_gateway.data.aws_iam_policy_document.api will be read during apply
+  # module.messaging.aws_sqs_queue.processing will be updated in-place
+  # module.event_store.aws_dynamodb_table.this[0] must be replaced
+  # module.lake.aws_s3_bucket.this will be destroyed
+  # module.api.aws_vpc_security_group_egress_rule.gateway_endpoints["dynamodb"] must be replaced
+`
+	got := unexpectedChanges(plan)
+	want := []string{
+		"module.messaging.aws_sqs_queue.processing will be updated in-place",
+		"module.event_store.aws_dynamodb_table.this[0] must be replaced",
+		"module.lake.aws_s3_bucket.this will be destroyed",
+		`module.api.aws_vpc_security_group_egress_rule.gateway_endpoints["dynamodb"] must be replaced`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("unexpectedChanges =\n%q\nwant\n%q", got, want)
 	}
 }

@@ -71,7 +71,7 @@ func TestThirdRegionValidates(t *testing.T) {
 		"cross_region_subscriptions.tf": {`module "from_eu_west_1"`, `"eu-west-1" = data.aws_sqs_queue.eu_west_1.arn`},
 		"lake_replication.tf":           {`module "from_eu_west_1"`, `data.aws_kms_alias.lake_eu_west_1.target_key_arn`},
 		"provider.tf":                   {`alias  = "eu_west_1"`},
-		"foundation.tf":                 {`module "ecr_eu_west_1"`, `replication_regions = ["eu-west-1","sa-east-1"]`},
+		"foundation.tf":                 {`module "ecr_eu_west_1"`, `replication_regions = ["eu-west-1", "sa-east-1"]`},
 		"routing.tf":                    {`data "aws_lbs" "edge_eu_west_1"`, `"eu-west-1" = { endpoint_arn = try(one(data.aws_lbs.edge_eu_west_1.arns), "")`},
 	}
 	found := map[string]bool{}
