@@ -101,6 +101,29 @@ func (m Metrics) Sum(name string, labels ...string) float64 {
 	return total
 }
 
+// AWSRequests is aws_requests_total by "service.operation" (HTTP attempts,
+// SDK retries included).
+func (m Metrics) AWSRequests() map[string]float64 {
+	out := map[string]float64{}
+	f := m["aws_requests_total"]
+	if f == nil {
+		return out
+	}
+	for _, metric := range f.Metric {
+		var svc, op string
+		for _, l := range metric.Label {
+			switch l.GetName() {
+			case "service":
+				svc = l.GetValue()
+			case "operation":
+				op = l.GetValue()
+			}
+		}
+		out[svc+"."+op] += metric.GetCounter().GetValue()
+	}
+	return out
+}
+
 func hasLabels(m *dto.Metric, want []string) bool {
 	for _, kv := range want {
 		k, v, _ := strings.Cut(kv, "=")

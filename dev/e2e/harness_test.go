@@ -484,21 +484,8 @@ func awsRequests(t *testing.T) map[string]float64 {
 		if err != nil {
 			continue
 		}
-		f := m["aws_requests_total"]
-		if f == nil {
-			continue
-		}
-		for _, metric := range f.Metric {
-			var svc, op string
-			for _, l := range metric.Label {
-				switch l.GetName() {
-				case "service":
-					svc = l.GetValue()
-				case "operation":
-					op = l.GetValue()
-				}
-			}
-			out[svc+"."+op] += metric.GetCounter().GetValue()
+		for k, v := range m.AWSRequests() {
+			out[k] += v
 		}
 	}
 	return out

@@ -448,25 +448,12 @@ func (b *bench) requestsBy() map[string]map[string]float64 {
 		if err != nil {
 			continue
 		}
-		f := m["aws_requests_total"]
-		if f == nil {
-			continue
+		component, _, _ := strings.Cut(p.Name, "/")
+		if out[component] == nil {
+			out[component] = map[string]float64{}
 		}
-		for _, metric := range f.Metric {
-			var svc, op string
-			for _, l := range metric.Label {
-				switch l.GetName() {
-				case "service":
-					svc = l.GetValue()
-				case "operation":
-					op = l.GetValue()
-				}
-			}
-			component, _, _ := strings.Cut(p.Name, "/")
-			if out[component] == nil {
-				out[component] = map[string]float64{}
-			}
-			out[component][svc+"."+op] += metric.Counter.GetValue()
+		for k, v := range m.AWSRequests() {
+			out[component][k] += v
 		}
 	}
 	return out

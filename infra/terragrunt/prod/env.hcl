@@ -34,7 +34,9 @@ locals {
   EOT
   provider_settings          = local.on_emulator ? local.emulator_provider_settings : (local.account_id == "" ? "" : "allowed_account_ids = [\"${local.account_id}\"]")
 
-  backend_settings = local.on_emulator ? {
+  # A for expression, not `cond ? {...} : {}`: the two results of a
+  # conditional must have the same object type.
+  backend_settings = { for k, v in {
     endpoints                   = { s3 = local.plan_emulator }
     use_path_style              = true
     access_key                  = "testing"
@@ -43,7 +45,7 @@ locals {
     skip_requesting_account_id  = true
     skip_metadata_api_check     = true
     skip_region_validation      = true
-  } : {}
+  } : k => v if local.on_emulator }
 
   init_arguments = local.on_emulator ? ["-reconfigure"] : []
 
