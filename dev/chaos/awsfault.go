@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -120,7 +121,7 @@ func ParseRules(spec string) ([]Rule, error) {
 // of the process opens a connection of its own through the network link in
 // front of the proxy.
 type AWSFaults struct {
-	upstream *url.URL
+	upstream atomic.Pointer[url.URL]
 	rp       *httputil.ReverseProxy
 	srv      *http.Server
 	ln       net.Listener
@@ -136,19 +137,17 @@ type AWSFaults struct {
 type decisionKey struct{}
 
 // StartAWSFaults listens on a free 127.0.0.1 port and forwards to upstream
-// (a loopback URL such as the emulator's).
+// (a loopback URL such as the emulator's; "" until SetUpstream).
 func StartAWSFaults(upstream string) (*AWSFaults, error) {
-	u, err := url.Parse(upstream)
-	if err != nil {
-		return nil, fmt.Errorf("fault proxy upstream: %w", err)
+	f := &AWSFaults{rand: rand.Float64, counts: map[string]*atomic.Int64{}}
+	if upstream != "" {
+		if err := f.SetUpstream(upstream); err != nil {
+			return nil, err
+		}
 	}
-	if err := loopbackOnly(u.Host); err != nil {
-		return nil, err
-	}
-	f := &AWSFaults{upstream: u, rand: rand.Float64, counts: map[string]*atomic.Int64{}}
 	f.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
+			r.SetURL(f.upstream.Load())
 			// Keep the Host the client signed.
 			r.Out.Host = r.In.Host
 		},
@@ -175,6 +174,19 @@ func StartAWSFaults(upstream string) (*AWSFaults, error) {
 	f.srv = &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = f.srv.Serve(ln) }()
 	return f, nil
+}
+
+// SetUpstream points the proxy at upstream, a loopback URL.
+func (f *AWSFaults) SetUpstream(upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return fmt.Errorf("fault proxy upstream: %w", err)
+	}
+	if err := loopbackOnly(u.Host); err != nil {
+		return err
+	}
+	f.upstream.Store(u)
+	return nil
 }
 
 // Addr is the proxy's host:port.
@@ -241,6 +253,10 @@ func (f *AWSFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	service := Classify(r)
 	f.count(service)
 	w.Header().Set("Connection", "close")
+	if f.upstream.Load() == nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
 	rule, hit := f.decide(service)
 	if hit {
 		f.count(service + "/" + string(rule.Kind))
@@ -344,7 +360,12 @@ func awsError(service string, kind Kind) (int, http.Header, []byte) {
 	throttle := kind == Throttle
 	jsonErr := func(contentType, typ, msg string, status int) (int, http.Header, []byte) {
 		h.Set("Content-Type", contentType)
-		return status, h, fmt.Appendf(nil, `{"__type":%q,"message":%q}`, typ, msg)
+		body := fmt.Appendf(nil, `{"__type":%q,"message":%q}`, typ, msg)
+		if service == SvcDynamoDB || service == SvcStreams {
+			// DynamoDB signs its bodies with a CRC32 the SDK checks.
+			h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+		}
+		return status, h, body
 	}
 	switch service {
 	case SvcDynamoDB, SvcStreams:

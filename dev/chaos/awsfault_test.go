@@ -3,9 +3,11 @@ package chaos
 import (
 	"context"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,7 +115,11 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 		f.calls.Add(1)
 		_, _ = io.Copy(io.Discard, r.Body)
 		switch Classify(r) {
-		case SvcDynamoDB, SvcStreams, SvcSQS:
+		case SvcDynamoDB, SvcStreams:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(`{}`))), 10))
+			_, _ = io.WriteString(w, `{}`)
+		case SvcSQS:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 			_, _ = io.WriteString(w, `{}`)
 		case SvcSSM:

@@ -61,12 +61,21 @@ func startStack(t *testing.T) *Env {
 			stackErr = err
 			return
 		}
+		// The fault chains hold their ports before the stack picks its own.
+		faults := NewFaults()
+		var names []string
+		for _, r := range devstack.DefaultRegions {
+			names = append(names, devstack.API+"/"+r, devstack.Runner+"/"+r, devstack.Worker+"/"+r)
+		}
+		if err := faults.Prepare(names...); err != nil {
+			stackErr = err
+			return
+		}
 		ports, err := devstack.FreePorts(devstack.DefaultRegions)
 		if err != nil {
 			stackErr = err
 			return
 		}
-		faults := NewFaults()
 		ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 		defer cancel()
 		start := time.Now()

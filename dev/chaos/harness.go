@@ -23,27 +23,47 @@ func NewFaults() *Faults {
 	return &Faults{Net: NewNetwork(), aws: map[string]*AWSFaults{}}
 }
 
-// Endpoint builds the chain for process and returns the URL the process
-// must use as AWS_ENDPOINT_URL.
-func (f *Faults) Endpoint(process, motoURL string) (string, error) {
+// Prepare builds the chains of the named processes before the emulator
+// is known (Endpoint then only points them at it). Call it before picking
+// the stack's free ports, so no chain takes a port the stack chose.
+func (f *Faults) Prepare(processes ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.aws[process]; ok {
-		// Started again on the same emulator: the chain stands.
-		addr, err := f.Net.Link(process, "")
-		return (&url.URL{Scheme: "http", Host: addr}).String(), err
+	for _, p := range processes {
+		if _, err := f.chain(p); err != nil {
+			return err
+		}
 	}
-	a, err := StartAWSFaults(motoURL)
+	return nil
+}
+
+// chain returns the process's link address, building link and proxy
+// first if needed.
+func (f *Faults) chain(process string) (string, error) {
+	if _, ok := f.aws[process]; ok {
+		return f.Net.Link(process, "")
+	}
+	a, err := StartAWSFaults("")
 	if err != nil {
 		return "", err
 	}
 	f.aws[process] = a
-	addr, err := f.Net.Link(process, a.Addr())
+	return f.Net.Link(process, a.Addr())
+}
+
+// Endpoint builds (or reuses) the chain for process, points it at the
+// emulator and returns the URL the process must use as AWS_ENDPOINT_URL.
+func (f *Faults) Endpoint(process, motoURL string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	addr, err := f.chain(process)
 	if err != nil {
 		return "", err
 	}
-	u := url.URL{Scheme: "http", Host: addr}
-	return u.String(), nil
+	if err := f.aws[process].SetUpstream(motoURL); err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "http", Host: addr}).String(), nil
 }
 
 // Processes lists the processes that have a chain, sorted.
