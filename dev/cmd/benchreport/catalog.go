@@ -54,6 +54,11 @@ type Sizes struct {
 
 // DefaultSizes are the full run's sizes, or QUICK=1's.
 //
+// The pipeline's latency run offers 1 sale/s: on this shared 2-core
+// machine moto falls behind from 3/s (measured: p50 to both lakes 12 s at
+// 3/s, the ramp's 4/s step behind), and a latency measured while a queue
+// grows is the queue's. The ramp finds the sustained rate.
+//
 // The worker drains 300 sales, not the 1,000 the issue names: moto
 // 5.2.1 copies every table a transaction touches, so a drain is quadratic
 // in its depth; 1,000 sales ran past 17 minutes and 11 GiB of emulator
@@ -62,11 +67,11 @@ func DefaultSizes(quick bool) Sizes {
 	if quick {
 		return Sizes{Quick: true, APIDuration: "3s", APIConcurrency: 32, BenchTime: "300ms", PublisherEvent: 200,
 			WorkerSales: 60, WorkerInMem: "5000x", ReplayEvents: 300,
-			PipelineRate: 3, PipelineDur: "15s", PipelineRamp: "2,4,6", PipelineStep: "10s"}
+			PipelineRate: 1, PipelineDur: "20s", PipelineRamp: "1,2,4", PipelineStep: "10s"}
 	}
 	return Sizes{APIDuration: "10s", APIConcurrency: 32, BenchTime: "2s", PublisherEvent: 1000,
 		WorkerSales: 300, WorkerInMem: "20000x", ReplayEvents: 2000,
-		PipelineRate: 3, PipelineDur: "30s", PipelineRamp: "2,4,6,8,12", PipelineStep: "20s", PipelineFail: true}
+		PipelineRate: 1, PipelineDur: "60s", PipelineRamp: "1,2,3,4,6", PipelineStep: "20s", PipelineFail: true}
 }
 
 // Catalog is every benchmark of the repository, in the order they run:
@@ -115,6 +120,12 @@ func Catalog(s Sizes) []Bench {
 			Args:    []string{"go", "test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-count", "1", "-timeout", "30m", "./internal/replay/"},
 			Timeout: 35 * time.Minute},
 		{Name: "pipeline", Title: "Whole pipeline on a fresh local stack (task bench:pipeline)", Kind: KindPipeline, Dir: ".",
+			// COMPUTE=1 only skips infra:local:apply's own unit filter,
+			// whose `printf -- …` prints "--" under task's shell (an
+			// apply of every unit then fails on "bad flag syntax");
+			// devstack's TG_FILTER still limits the apply to the
+			// data-path units. Drop it once that task is fixed.
+			Env:     []string{"COMPUTE=1"},
 			Prepare: [][]string{{"go", "build", "-o", "bin/pipelinebench", "./dev/cmd/pipelinebench"}},
 			Args:    pipeline,
 			Timeout: 45 * time.Minute},

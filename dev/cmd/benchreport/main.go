@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string) error {
 		quick := fs.Bool("quick", false, "smaller sizes (minutes instead of an hour)")
 		only := fs.String("only", "", "comma-separated bench names (default: all)")
 		workerSales := fs.Int("worker-sales", 0, "queued sales per worker drain (default 300, quick 60)")
-		pipelineRate := fs.Float64("pipeline-rate", 0, "offered sales/s of the pipeline's latency run (default 3)")
+		pipelineRate := fs.Float64("pipeline-rate", 0, "offered sales/s of the pipeline's latency run (default 1)")
 		resultsDir := fs.String("results", "", "results directory (default .local/bench/<UTC timestamp>)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err

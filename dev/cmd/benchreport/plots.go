@@ -72,6 +72,7 @@ func apiLatencyPlot(r *Results) (*plot.Plot, error) {
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top = true
 	routes := map[string]int{}
+	lo, hi := math.Inf(1), 0.0 // the occupied buckets of every series
 	for _, res := range rep.Results {
 		if res.Run != rep.Results[0].Run { // one apibench run per file; the first if more
 			continue
@@ -92,6 +93,14 @@ func apiLatencyPlot(r *Results) (*plot.Plot, error) {
 				continue
 			}
 			xys = append(xys, plotter.XY{X: h.FromMS[j], Y: 100 * float64(c) / float64(max(total, 1))})
+			if c > 0 {
+				lo = math.Min(lo, h.FromMS[j])
+				if j+1 < len(h.FromMS) {
+					hi = math.Max(hi, h.FromMS[j+1])
+				} else {
+					hi = math.Max(hi, 2*h.FromMS[j])
+				}
+			}
 		}
 		if len(xys) == 0 {
 			continue
@@ -116,6 +125,9 @@ func apiLatencyPlot(r *Results) (*plot.Plot, error) {
 		}
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s, %s", res.Route, mode), l)
+	}
+	if hi > lo {
+		p.X.Min, p.X.Max = lo/1.5, hi*1.5
 	}
 	return p, nil
 }
@@ -144,8 +156,13 @@ func pipelineLatencyPlot(r *Results) (*plot.Plot, error) {
 	if len(all) == 0 {
 		return nil, nil
 	}
-	const bins = 40
-	width := hi / bins
+	n := 0
+	for _, s := range all {
+		n = max(n, len(s.ms))
+	}
+	// About two bins per square root of the sample, 10 to 40.
+	bins := min(40, max(10, int(2*math.Sqrt(float64(n)))))
+	width := hi / float64(bins)
 	if width <= 0 {
 		width = 1
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func FormatNumber(v float64) string {
 	case a >= 1:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	default:
-		return strconv.FormatFloat(v, 'g', 3, 64)
+		return fmt.Sprintf("%#.3g", v) // three significant digits, trailing zeros kept: 0.100
 	}
 }
 
@@ -436,7 +437,7 @@ func (r *Results) pipelineSection(b *strings.Builder) {
 	b.WriteString("`dev/cmd/pipelinebench` on a fresh local stack per run (moto, the Terraform apply of the local environment, two regions' APIs, publishers, workers, the replication stand-in and the edge on free loopback ports). ")
 	b.WriteString("Sales are posted through the edge open-loop at a fixed rate; each is followed until its object is in its own region's lake and in the other's. ")
 	b.WriteString("moto, one Python process serving every AWS call of both regions, bounds every figure here ([notes](benchmarks/local-stack.md)).\n\n")
-	r.table(b, []Row{
+	rows := []Row{
 		r.valueRow("offered load", "sales/s", "pipeline", "latency rate_per_s", 1),
 		r.valueRow("sales accepted", "sales", "pipeline", "latency accepted", 1),
 		r.valueRow("accepted but not in both lakes in time", "sales", "pipeline", "latency lost", 1),
@@ -449,11 +450,22 @@ func (r *Results) pipelineSection(b *strings.Builder) {
 		r.valueRow("sale → both lakes p99", "ms", "pipeline", "latency both p99_ms", 1),
 		r.valueRow("sale → both lakes max", "ms", "pipeline", "latency both p100_ms", 1),
 		r.valueRow("sustained: highest ramp step that kept up", "sales/s", "pipeline", "sustained_sales_per_s", 1),
-		r.valueRow("failover under traffic: salesctl failover", "s", "pipeline", "failover command_s", 1),
-		r.valueRow("failover: clients saw 503s for", "s", "pipeline", "failover window_503_s", 1),
-		r.valueRow("failover: accepted sales not in both lakes", "sales", "pipeline", "failover lost", 1),
-		r.valueRow("local stack ready (incl. Terraform apply)", "s", "pipeline", "stack_ready_s", 1),
-	})
+	}
+	skipped := len(r.Benches["pipeline"]) > 0
+	for _, x := range r.Benches["pipeline"] {
+		skipped = skipped && slices.Contains(x.Meta.Args, "-skip-failover")
+	}
+	if !skipped {
+		rows = append(rows,
+			r.valueRow("failover under traffic: salesctl failover", "s", "pipeline", "failover command_s", 1),
+			r.valueRow("failover: clients saw 503s for", "s", "pipeline", "failover window_503_s", 1),
+			r.valueRow("failover: accepted sales not in both lakes", "sales", "pipeline", "failover lost", 1))
+	}
+	rows = append(rows, r.valueRow("local stack ready (incl. Terraform apply)", "s", "pipeline", "stack_ready_s", 1))
+	r.table(b, rows)
+	if skipped {
+		b.WriteString("The failover under traffic was skipped (`-skip-failover`, QUICK=1).\n\n")
+	}
 	for _, n := range r.runs() {
 		x := r.Benches["pipeline"][n]
 		if x == nil || x.Pipeline == nil || len(x.Pipeline.Ramp) == 0 {
