@@ -128,13 +128,16 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 }
 
 // replay answers an Idempotency-Key seen before: the same request gets the
-// sale, another request gets ErrIdempotencyKeyReused.
+// sale as its first answer showed it (created, not yet processed; a retry
+// after a lost answer may come when the sale is processed or cancelled),
+// another request gets ErrIdempotencyKeyReused.
 func (s *Service) replay(ctx context.Context, id uuid.UUID, want domain.SaleCreated) (Created, bool, error) {
 	events, err := s.Store.Load(ctx, id)
 	if err != nil || len(events) == 0 {
 		return Created{}, false, err
 	}
-	sale, err := domain.Fold(events)
+	domain.SortEvents(events)
+	sale, err := domain.Fold(events[:1])
 	if err != nil {
 		return Created{}, true, err
 	}
