@@ -109,10 +109,11 @@ func (f *Faults) AWSCounts() map[string]Counts {
 	return out
 }
 
-// Clear removes every toxic and every AWS rule.
-func (f *Faults) Clear() {
+// Clear removes every toxic and every AWS rule and brings every link up.
+func (f *Faults) Clear() error {
 	f.Net.Reset()
 	_ = f.SetAWS(nil)
+	return f.Net.Up()
 }
 
 // Close stops every link and proxy.

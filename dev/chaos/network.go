@@ -132,6 +132,36 @@ func (n *Network) Remove(toxic string, names ...string) error {
 	return errors.Join(errs...)
 }
 
+// Down stops the named links (every link when none is named): their port
+// refuses connections and their open connections are closed, like a
+// service whose route to AWS is gone.
+func (n *Network) Down(names ...string) error {
+	links, err := n.pick(names)
+	if err != nil {
+		return err
+	}
+	for _, p := range links {
+		p.Stop()
+	}
+	return nil
+}
+
+// Up starts stopped links again on their ports (every link when none is
+// named).
+func (n *Network) Up(names ...string) error {
+	links, err := n.pick(names)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range links {
+		if err := p.Start(); err != nil && !errors.Is(err, toxiproxy.ErrProxyAlreadyStarted) {
+			errs = append(errs, fmt.Errorf("link %s up: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Reset removes every toxic from every link.
 func (n *Network) Reset() {
 	links, _ := n.pick(nil)

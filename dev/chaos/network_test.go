@@ -79,6 +79,21 @@ func TestNetworkToxics(t *testing.T) {
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Errorf("answered in %s through a 200 ms latency toxic", d)
 	}
+	n.Reset()
+
+	// down: refused while down, served again once up, on the same port.
+	if err := n.Down("svc"); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := get(url, time.Second); err == nil {
+		t.Errorf("down: got %q, want a refused connection", body)
+	}
+	if err := n.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := get(url, 2*time.Second); err != nil || body != "pong" {
+		t.Fatalf("up again: %q %v", body, err)
+	}
 	if err := n.Add(Toxic{Type: "latency"}, "nope"); err == nil {
 		t.Error("a toxic on an unknown link was accepted")
 	}

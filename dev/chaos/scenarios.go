@@ -74,6 +74,12 @@ func Scenarios(s Size) []Scenario {
 			)),
 		},
 		{
+			Name:    "net-refused-10s",
+			Injects: "every service↔AWS link down for 10 s in the middle of the load: connections refused, open ones closed",
+			Expect:  "the SDKs fail fast and the APIs answer 5xx without writing; clients retry with their key; exact counts",
+			Fault:   window(s.LoadFor/4, 10*time.Second, linksDown),
+		},
+		{
 			Name:    "aws-throttle",
 			Injects: "20 % of calls throttled, in each service's own code: DynamoDB ProvisionedThroughputExceededException, Streams LimitExceededException, SQS/SSM ThrottlingException, SNS Throttling, S3 503 SlowDown",
 			Expect:  "SDK backs off and retries (requests > operations), exact counts",

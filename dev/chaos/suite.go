@@ -187,7 +187,9 @@ func (e *Env) Execute(ctx context.Context, sc Scenario) Result {
 	}()
 	faultErr := sc.Fault(ctx, e, run)
 	<-loadDone
-	e.Faults.Clear()
+	if err := e.Faults.Clear(); err != nil {
+		fail("clear the faults: %v", err)
+	}
 	if err := e.resumeReplication(ctx); err != nil {
 		fail("resume replication: %v", err)
 	}
@@ -342,9 +344,8 @@ func throughout(apply func(e *Env) error) func(context.Context, *Env, *Run) erro
 			return ctx.Err()
 		}
 		err := sleepCtx(ctx, run.Scenario.Hold)
-		e.Faults.Clear()
 		run.Note("fault off")
-		return err
+		return errors.Join(err, e.Faults.Clear())
 	}
 }
 
@@ -359,9 +360,8 @@ func window(after, d time.Duration, apply func(e *Env) error) func(context.Conte
 		}
 		run.Note("fault on")
 		err := sleepCtx(ctx, d)
-		e.Faults.Clear()
 		run.Note("fault off after %s", d)
-		return err
+		return errors.Join(err, e.Faults.Clear())
 	}
 }
 
@@ -375,6 +375,9 @@ func toxics(ts ...Toxic) func(e *Env) error {
 		return nil
 	}
 }
+
+// linksDown refuses every service's connections to AWS.
+func linksDown(e *Env) error { return e.Faults.Net.Down() }
 
 func awsRules(rules ...Rule) func(e *Env) error {
 	return func(e *Env) error { return e.Faults.SetAWS(rules) }

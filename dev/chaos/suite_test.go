@@ -72,7 +72,7 @@ func TestScenarioCatalogue(t *testing.T) {
 			fast++
 		}
 	}
-	for _, want := range []string{"net-latency", "net-bandwidth", "net-timeout", "net-reset-peer", "net-blackout-10s",
+	for _, want := range []string{"net-latency", "net-bandwidth", "net-timeout", "net-reset-peer", "net-blackout-10s", "net-refused-10s",
 		"aws-throttle", "aws-500", "aws-slow", "kill-worker", "kill-runner", "kill-api", "replication-pause"} {
 		if !seen[want] {
 			t.Errorf("no scenario %s", want)
