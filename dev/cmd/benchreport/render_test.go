@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image/png"
 	"os"
@@ -185,6 +186,38 @@ func TestRenderMarksMissingAndFailedBenchesWithoutInventingNumbers(t *testing.T)
 	// No number appears in a row whose bench never ran.
 	if regexp.MustCompile(`\| API POST /sales \(in-memory store\) \| req/s \|[^\n]*\d`).MatchString(md) {
 		t.Error("a number appears for a bench that did not run")
+	}
+}
+
+func TestSkippedFailoverIsSaidNotLeftBlank(t *testing.T) {
+	f := newFixture(t)
+	pipeline := `{"stack_ready_s": 200, "latency": {"rate_per_s": 1, "accepted": 3, "origin_ms": [1, 2, 3], "other_ms": [4, 5, 6], "both_ms": [4, 5, 6]}}`
+	for n := 1; n <= 2; n++ {
+		f.run("pipeline", n, 0, map[string]string{".json": pipeline})
+		// The fixture's args lack -skip-failover: rewrite the meta as QUICK=1 runs it.
+		var m RunMeta
+		b, _ := os.ReadFile(stem(f.dir, "pipeline", n) + ".meta.json")
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		m.Args = append(m.Args, "-skip-failover")
+		if err := writeJSON(stem(f.dir, "pipeline", n)+".meta.json", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Load(f.dir, Catalog(DefaultSizes(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := Render(res, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md, "| failover") || !strings.Contains(md, "The failover under traffic was skipped") {
+		t.Error("a skipped failover must be said once, without empty failover rows")
+	}
+	if got := row(t, md, "sale → both lakes p50", "ms"); strings.Join(got, ";") != "5;5;0 %" {
+		t.Errorf("both lakes p50: %q", got)
 	}
 }
 
