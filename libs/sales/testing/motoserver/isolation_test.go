@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -154,13 +155,19 @@ func TestConcurrentReceiversGetEachMessageOnce(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
+	// Each receiver stops after three empty answers in a row or at the
+	// deadline: one empty answer can be a receive that waited behind the
+	// others on a loaded emulator, not an empty queue.
+	deadline := time.Now().Add(90 * time.Second)
 	for range 8 {
 		wg.Go(func() {
-			for {
+			for empty := 0; empty < 3 && time.Now().Before(deadline); {
 				out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 				if err != nil || len(out.Messages) == 0 {
-					return
+					empty++
+					continue
 				}
+				empty = 0
 				mu.Lock()
 				for _, m := range out.Messages {
 					seen[aws.ToString(m.Body)]++
