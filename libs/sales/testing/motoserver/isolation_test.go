@@ -139,7 +139,10 @@ func TestTransactionsAreAllOrNothing(t *testing.T) {
 // Concurrent receivers never get the same message while it is invisible.
 func TestConcurrentReceiversGetEachMessageOnce(t *testing.T) {
 	moto := motoserver.Shared(t)
-	client := sqs.NewFromConfig(moto.TestConfig(t, "us-east-1", awsconfig.Options{}))
+	// One long attempt per call: a receive that timed out on the client
+	// would still have hidden its messages for the visibility timeout, and
+	// the count below would miss them.
+	client := sqs.NewFromConfig(moto.TestConfig(t, "us-east-1", awsconfig.Options{MaxAttempts: 1, AttemptTimeout: 2 * time.Minute}))
 	url, _ := awsfixtures.Queue(t, client, motoserver.UniqueName(t, "receivers"), awsfixtures.QueueOptions{VisibilityTimeout: 120})
 	ctx := context.Background()
 	const messages = 100
