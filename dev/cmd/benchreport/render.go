@@ -278,6 +278,9 @@ func (r *Results) header(b *strings.Builder) {
 	if len(m.Only) > 0 {
 		only = ", only " + strings.Join(m.Only, ", ")
 	}
+	if len(m.Reruns) > 0 {
+		only += "; run again into this directory: " + strings.Join(m.Reruns, ", ")
+	}
 	fmt.Fprintf(b, "| mode | %s, %d run(s) per bench%s |\n", mode, m.Runs, only)
 	fmt.Fprintf(b, "| results | `%s` (gitignored: JSON, outputs and logs of every run) |\n\n", filepath.ToSlash(r.Dir))
 	b.WriteString("Rerun: `go -C tools tool task bench` (`RUNS=1` for one run, `QUICK=1` for smaller sizes, `ONLY=api,worker-drain` for some benches; ")

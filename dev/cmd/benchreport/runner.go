@@ -33,6 +33,9 @@ type Machine struct {
 	Quick       bool       `json:"quick"`
 	Runs        int        `json:"runs"`
 	Only        []string   `json:"only,omitempty"`
+	// Reruns: benches run again into this directory later (each run's
+	// meta has its own date and load).
+	Reruns []string `json:"reruns,omitempty"`
 }
 
 // RunMeta is what happened to one run of one bench.
@@ -226,6 +229,19 @@ func cmdOutput(ctx context.Context, name string, args ...string) string {
 // other (never two at once: they would measure each other), then writes
 // machine.json. A failing bench is recorded and the next one runs.
 func runAll(ctx context.Context, root, dir string, benches []Bench, runs int, m Machine, progress io.Writer) error {
+	if b, err := os.ReadFile(filepath.Join(dir, "machine.json")); err == nil {
+		// Running some benches again into an existing directory: the
+		// directory keeps its first start, and says what ran again.
+		var prev Machine
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return fmt.Errorf("machine.json: %w", err)
+		}
+		for _, b := range benches {
+			prev.Reruns = append(prev.Reruns, fmt.Sprintf("%s at %s", b.Name, m.Started.Format("15:04 UTC")))
+		}
+		m.Started, m.LoadStart, m.Only, m.Reruns, m.Runs = prev.Started, prev.LoadStart, prev.Only, prev.Reruns, max(prev.Runs, runs)
+		m.Quick = m.Quick || prev.Quick
+	}
 	if err := writeJSON(filepath.Join(dir, "machine.json"), m); err != nil {
 		return err
 	}

@@ -327,11 +327,21 @@ func (r result) print(title string) {
 }
 
 // offer posts sales through the edge at rate for d (open loop) and follows
-// each to both lakes.
+// each to both lakes while posting: a sale's latency is measured from its
+// 201, not from the end of the posting.
 func (b *bench) offer(rate float64, d, wait time.Duration) result {
 	var mu sync.Mutex
 	var all []*pending
 	var wg sync.WaitGroup
+	posting := make(chan struct{})
+	followed := make(chan result, 1)
+	go func() {
+		followed <- b.followLive(func() []*pending {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]*pending(nil), all...)
+		}, posting, wait)
+	}()
 	interval := time.Duration(float64(time.Second) / rate)
 	stop := time.Now().Add(d)
 	tick := time.NewTicker(interval)
@@ -366,16 +376,40 @@ func (b *bench) offer(rate float64, d, wait time.Duration) result {
 	}
 	tick.Stop()
 	wg.Wait()
-	return b.follow(all, wait)
+	close(posting)
+	return <-followed
 }
 
-// follow polls each lake partition with StartAfter the oldest pending id
-// (ids are UUIDv7, so keys sort by time): each poll lists only the newest
-// objects, a few per call, instead of the whole bucket.
+// follow follows sales already posted to both lakes, for up to wait.
 func (b *bench) follow(all []*pending, wait time.Duration) result {
-	deadline := time.Now().Add(wait)
+	done := make(chan struct{})
+	close(done)
+	return b.followLive(func() []*pending { return all }, done, wait)
+}
+
+// followLive polls each lake partition with StartAfter the oldest pending
+// id (ids are UUIDv7, so keys sort by time): each poll lists only the
+// newest objects, a few per call, instead of the whole bucket. current
+// returns the sales posted so far; once posting is closed and every sale
+// is in both lakes, or wait has passed since posting closed, it returns.
+// Only this goroutine writes a sale's arrivals.
+func (b *bench) followLive(current func() []*pending, posting <-chan struct{}, wait time.Duration) result {
+	var deadline time.Time
 	regions := b.stk.Regions()
-	for time.Now().Before(deadline) {
+	var all []*pending
+	for {
+		all = current()
+		if deadline.IsZero() {
+			select {
+			case <-posting:
+				all = current() // every sale, now that posting is over
+				deadline = time.Now().Add(wait)
+			default:
+			}
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			break
+		}
 		left := 0
 		type part struct{ region, prefix string }
 		oldest := map[part]string{}
@@ -392,7 +426,11 @@ func (b *bench) follow(all []*pending, wait time.Duration) result {
 			}
 		}
 		if left == 0 {
-			break
+			if !deadline.IsZero() {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
 		}
 		now := time.Now()
 		for k, first := range oldest {
