@@ -221,7 +221,7 @@ func workerDrainPlot(r *Results) (*plot.Plot, error) {
 	p.Title.Text = "Worker drain time by consumers (moto)"
 	p.Y.Label.Text = "seconds to drain the queue"
 	p.X.Label.Text = "consumers"
-	w := vg.Points(18)
+	w := vg.Points(36)
 	for i, vs := range groups {
 		bars, err := plotter.NewBarChart(vs, w)
 		if err != nil {
@@ -234,6 +234,9 @@ func workerDrainPlot(r *Results) (*plot.Plot, error) {
 		p.Legend.Add(names[i], bars)
 	}
 	p.NominalX(consumers...)
-	p.Legend.Top = true
+	// Room for the outer bars and the legend.
+	p.X.Min, p.X.Max = -0.7, float64(len(consumers))-0.3
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Y.Max *= 1.15
 	return p, nil
 }

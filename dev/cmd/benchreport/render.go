@@ -469,6 +469,12 @@ func (r *Results) pipelineSection(b *strings.Builder) {
 	if skipped {
 		b.WriteString("The failover under traffic was skipped (`-skip-failover`, QUICK=1).\n\n")
 	}
+	for _, x := range r.Benches["pipeline"] {
+		if slices.Contains(x.Meta.Env, "COMPUTE=1") {
+			b.WriteString("`COMPUTE=1` in the command only stops `task infra:local:apply` from adding its own unit filter (`printf -- …`, which task's shell prints as `--`, so terragrunt fails on \"bad flag syntax\"); the local stack's `TG_FILTER` still applies the data-path units only.\n\n")
+			break
+		}
+	}
 	for _, n := range r.runs() {
 		x := r.Benches["pipeline"][n]
 		if x == nil || x.Pipeline == nil || len(x.Pipeline.Ramp) == 0 {
