@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -129,8 +130,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.progress("starting moto_server on 127.0.0.1:%d", opts.Ports.Moto)
 	moto, err := motoserver.Start(ctx, motoserver.Options{Port: opts.Ports.Moto, LogFile: filepath.Join(opts.logDir(), "moto.log")})
 	if err != nil {
-		_ = <-buildErr // the emulator's failure is the one to report
-		return nil, err
+		return nil, errors.Join(err, <-buildErr)
 	}
 	s.moto = moto
 	ok := false
