@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -197,7 +198,9 @@ func parsePipeline(r io.Reader) (map[string]float64, *PipelineReport, error) {
 	}
 	if f := rep.Failover; f != nil {
 		out["failover command_s"] = f.CommandS
-		out["failover window_503_s"] = f.Window503S
+		// First to last 503 seen; one 503 alone is a window of
+		// nanoseconds: rounded to 10 ms as pipelinebench prints it.
+		out["failover window_503_s"] = math.Round(f.Window503S*100) / 100
 		out["failover lost"] = float64(f.Lost)
 	}
 	return out, &rep, nil
