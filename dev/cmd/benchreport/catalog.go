@@ -120,12 +120,6 @@ func Catalog(s Sizes) []Bench {
 			Args:    []string{"go", "test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-count", "1", "-timeout", "30m", "./internal/replay/"},
 			Timeout: 35 * time.Minute},
 		{Name: "pipeline", Title: "Whole pipeline on a fresh local stack (task bench:pipeline)", Kind: KindPipeline, Dir: ".",
-			// COMPUTE=1 only skips infra:local:apply's own unit filter,
-			// whose `printf -- …` prints "--" under task's shell (an
-			// apply of every unit then fails on "bad flag syntax");
-			// devstack's TG_FILTER still limits the apply to the
-			// data-path units. Drop it once that task is fixed.
-			Env:     []string{"COMPUTE=1"},
 			Prepare: [][]string{{"go", "build", "-o", "bin/pipelinebench", "./dev/cmd/pipelinebench"}},
 			Args:    pipeline,
 			Timeout: 45 * time.Minute},

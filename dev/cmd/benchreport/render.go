@@ -471,7 +471,7 @@ func (r *Results) pipelineSection(b *strings.Builder) {
 	}
 	for _, x := range r.Benches["pipeline"] {
 		if slices.Contains(x.Meta.Env, "COMPUTE=1") {
-			b.WriteString("`COMPUTE=1` in the command only stops `task infra:local:apply` from adding its own unit filter (`printf -- …`, which task's shell prints as `--`, so terragrunt fails on \"bad flag syntax\"); the local stack's `TG_FILTER` still applies the data-path units only.\n\n")
+			b.WriteString("`COMPUTE=1` in the command only stopped `task infra:local:apply` from adding its own unit filter, which was broken when this ran (`printf -- …` printed `--` under task's shell; fixed since); the local stack's `TG_FILTER` still applied the data-path units only.\n\n")
 			break
 		}
 	}
