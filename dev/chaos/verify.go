@@ -194,7 +194,7 @@ func (e *Env) tally(ctx context.Context, ids []string, before map[string]map[str
 							e.logf("%s: sale %s event %s processed %d times", r, id, src, n)
 						}
 					}
-					if !allSourcesProcessed(evs) {
+					if !devstack.AllSourcesProcessed(evs) {
 						unprocessed[id] = true
 					}
 				}
@@ -214,7 +214,7 @@ func (e *Env) eventuallyProcessed(ctx context.Context, region, id string, timeou
 	deadline := time.Now().Add(timeout)
 	for {
 		evs, err := s.Load(ctx, uuid.MustParse(id))
-		if err != nil || (count(evs, domain.EventSaleCreated) > 0 && allSourcesProcessed(evs)) || time.Now().After(deadline) || ctx.Err() != nil {
+		if err != nil || (count(evs, domain.EventSaleCreated) > 0 && devstack.AllSourcesProcessed(evs)) || time.Now().After(deadline) || ctx.Err() != nil {
 			return evs, err
 		}
 		time.Sleep(time.Second)
@@ -256,22 +256,6 @@ func count(evs []domain.Envelope, typ domain.EventType) int {
 	return n
 }
 
-// allSourcesProcessed: every SaleCreated and SaleCancelled has its
-// SaleProcessed.
-func allSourcesProcessed(evs []domain.Envelope) bool {
-	done := map[uuid.UUID]bool{}
-	for _, ev := range evs {
-		if p, ok := ev.Data.(domain.SaleProcessed); ok {
-			done[p.SourceEventID] = true
-		}
-	}
-	for _, ev := range evs {
-		if (ev.EventType == domain.EventSaleCreated || ev.EventType == domain.EventSaleCancelled) && !done[ev.EventID] {
-			return false
-		}
-	}
-	return true
-}
 
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

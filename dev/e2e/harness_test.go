@@ -306,7 +306,7 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 			for _, r := range stk.Regions() {
 				evs := eventually(t, 30*time.Second, func() ([]domain.Envelope, bool) {
 					evs := events(t, r, id)
-					return evs, allSourcesProcessed(evs) && count(evs, eventType) == 1
+					return evs, devstack.AllSourcesProcessed(evs) && count(evs, eventType) == 1
 				})
 				srcs := map[uuid.UUID]int{}
 				for _, e := range evs {
@@ -331,22 +331,6 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 	}
 }
 
-// allSourcesProcessed: every SaleCreated and SaleCancelled of the sale
-// has a SaleProcessed.
-func allSourcesProcessed(evs []domain.Envelope) bool {
-	done := map[uuid.UUID]bool{}
-	for _, e := range evs {
-		if p, ok := e.Data.(domain.SaleProcessed); ok {
-			done[p.SourceEventID] = true
-		}
-	}
-	for _, e := range evs {
-		if (e.EventType == domain.EventSaleCreated || e.EventType == domain.EventSaleCancelled) && !done[e.EventID] {
-			return false
-		}
-	}
-	return true
-}
 
 func eventually[T any](t *testing.T, d time.Duration, f func() (T, bool)) T {
 	t.Helper()

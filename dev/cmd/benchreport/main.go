@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/salesplatform/dev/devstack"
 )
 
 func main() {
@@ -39,7 +41,7 @@ func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: benchreport run|render [flags]")
 	}
-	root, err := repoRoot()
+	root, err := devstack.FindRoot()
 	if err != nil {
 		return err
 	}
@@ -149,21 +151,3 @@ func render(root, dir, out, plotsDir string, sizes Sizes) error {
 	return nil
 }
 
-// repoRoot is the directory holding go.work, at or above the working
-// directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the repository (no go.work above the working directory)")
-		}
-		dir = parent
-	}
-}
