@@ -256,7 +256,6 @@ func count(evs []domain.Envelope, typ domain.EventType) int {
 	return n
 }
 
-
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

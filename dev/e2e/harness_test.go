@@ -331,7 +331,6 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 	}
 }
 
-
 func eventually[T any](t *testing.T, d time.Duration, f func() (T, bool)) T {
 	t.Helper()
 	deadline := time.Now().Add(d)

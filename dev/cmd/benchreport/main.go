@@ -150,4 +150,3 @@ func render(root, dir, out, plotsDir string, sizes Sizes) error {
 	fmt.Fprintf(os.Stderr, "benchreport: wrote %s\n", out)
 	return nil
 }
-
