@@ -62,11 +62,11 @@ func newComputeClients(t *testing.T, moto *motoserver.Server, region string) com
 // deregistration delay covering the graceful shutdown), the repositories
 // (immutable, scanned on push) and the custom domain's certificate.
 func checkCompute(ctx context.Context, t *testing.T, region string, c computeClients, o RegionOutputs, root, envDir string) {
-	privateSubnets := stateOutputList(ctx, t, c.state, root, envDir, region, UnitNetwork, "private_subnet_ids")
+	privateSubnets := stateOutput[[]string](ctx, t, c.state, root, envDir, region, UnitNetwork, "private_subnet_ids")
 	if len(privateSubnets) != 3 {
 		t.Errorf("%s: %d private subnets, want one per zone (3)", region, len(privateSubnets))
 	}
-	cluster := unitOutput(ctx, t, c.state, root, envDir, region, UnitServices, "cluster_name")
+	cluster := stateOutput[string](ctx, t, c.state, root, envDir, region, UnitServices, "cluster_name")
 
 	services, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{"sales-api", "sales-worker"}})
 	if err != nil {
@@ -210,42 +210,10 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// stateOutputList reads a list-of-strings output of an applied unit.
-func stateOutputList(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit, name string) []string {
-	t.Helper()
-	key, err := StateKey(root, filepath.Join(envDir, region, unit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(StateBucket(region)), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("state of %s/%s: %v", region, unit, err)
-	}
-	defer obj.Body.Close()
-	outputs, err := StateOutputs(obj.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v []string
-	if err := json.Unmarshal(outputs[name], &v); err != nil {
-		t.Fatalf("output %s of %s/%s: %v", name, region, unit, err)
-	}
-	return v
-}
-
 // stateResources returns the attributes of every instance of the
 // resources of one type in an applied unit's state.
 func stateResources(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit, typ string) []map[string]json.RawMessage {
 	t.Helper()
-	key, err := StateKey(root, filepath.Join(envDir, region, unit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(StateBucket(region)), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("state of %s/%s: %v", region, unit, err)
-	}
-	defer obj.Body.Close()
 	var doc struct {
 		Resources []struct {
 			Mode, Type string
@@ -254,7 +222,7 @@ func stateResources(ctx context.Context, t *testing.T, c *s3.Client, root, envDi
 			} `json:"instances"`
 		} `json:"resources"`
 	}
-	if err := json.NewDecoder(obj.Body).Decode(&doc); err != nil {
+	if err := json.Unmarshal(readState(ctx, t, c, root, envDir, region, unit), &doc); err != nil {
 		t.Fatalf("state of %s/%s: %v", region, unit, err)
 	}
 	var out []map[string]json.RawMessage

@@ -211,7 +211,7 @@ func TestLocalEnvironmentOnMoto(t *testing.T) {
 	// whose origin_region is the unit's own region, nothing else.
 	t.Run("publisher-filter", func(t *testing.T) {
 		for _, r := range regions {
-			pattern := unitOutput(ctx, t, clients[r].s3, root, liveLocal, r, UnitEventPipeline, "publisher_filter_pattern")
+			pattern := stateOutput[string](ctx, t, clients[r].s3, root, liveLocal, r, UnitEventPipeline, "publisher_filter_pattern")
 			var f struct {
 				EventName []string `json:"eventName"`
 				DynamoDB  struct {
@@ -291,8 +291,8 @@ func TestLocalEnvironmentOnMoto(t *testing.T) {
 	}
 }
 
-// unitOutput reads one string output of an applied unit from its state.
-func unitOutput(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit, name string) string {
+// readState returns an applied unit's state document from its bucket.
+func readState(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit string) []byte {
 	t.Helper()
 	key, err := StateKey(root, filepath.Join(envDir, region, unit))
 	if err != nil {
@@ -303,11 +303,21 @@ func unitOutput(ctx context.Context, t *testing.T, c *s3.Client, root, envDir, r
 		t.Fatalf("state of %s/%s: %v", region, unit, err)
 	}
 	defer obj.Body.Close()
-	outputs, err := StateOutputs(obj.Body)
+	b, err := io.ReadAll(obj.Body)
+	if err != nil {
+		t.Fatalf("state of %s/%s: %v", region, unit, err)
+	}
+	return b
+}
+
+// stateOutput reads one output of an applied unit.
+func stateOutput[T any](ctx context.Context, t *testing.T, c *s3.Client, root, envDir, region, unit, name string) T {
+	t.Helper()
+	outputs, err := StateOutputs(bytes.NewReader(readState(ctx, t, c, root, envDir, region, unit)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v string
+	var v T
 	if err := json.Unmarshal(outputs[name], &v); err != nil {
 		t.Fatalf("output %s of %s/%s: %v", name, region, unit, err)
 	}
