@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -178,6 +181,68 @@ func TestHugeHeadersAndBodies(t *testing.T) {
 	}
 	s.healthy(t, "after oversized requests")
 }
+
+// Compression bombs: a 1 KiB body of two stacked gzip layers that inflates
+// to 1 GiB, and single-layer bombs at the size limit, sent by 16 clients at
+// once. The server refuses them (415, 413) without inflating past the body
+// limit: its RSS stays bounded (Fiber's Ctx.Body inflated each to the end).
+func TestCompressionBombsAreRefusedWithinTheBodyLimit(t *testing.T) {
+	s := startServer(t)
+	gz := func(src io.Reader) []byte {
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := io.Copy(w, src); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Close()
+		return buf.Bytes()
+	}
+	zeros := func(n int64) io.Reader { return io.LimitReader(zeroReader{}, n) }
+	stacked := gz(bytes.NewReader(gz(zeros(1 << 30))))
+	single := gz(zeros(60 << 20))
+	t.Logf("stacked bomb %d bytes (1 GiB inflated), single bomb %d bytes (60 MiB inflated)", len(stacked), len(single))
+	before := s.rssMiB()
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for i := 0; i < 16; i++ {
+		for _, b := range []struct {
+			enc  string
+			body []byte
+			want int
+		}{{"gzip, gzip", stacked, 415}, {"gzip", single, 413}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", "http://"+s.addr+"/sales", bytes.NewReader(b.body))
+				req.Header.Set("Content-Encoding", b.enc)
+				res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+				if err != nil {
+					errs <- fmt.Sprintf("%s bomb: %v", b.enc, err)
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode != b.want {
+					errs <- fmt.Sprintf("%s bomb: status %d, want %d", b.enc, res.StatusCode, b.want)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	after := s.rssMiB()
+	t.Logf("32 bombs: server RSS %.1f → %.1f MiB", before, after)
+	if after > before+64 {
+		t.Errorf("server RSS grew by %.0f MiB for 32 compressed bodies: inflation is not bounded", after-before)
+	}
+	s.healthy(t, "after compression bombs")
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestPathTricksNeverReachTheStore(t *testing.T) {
 	s := startServer(t)

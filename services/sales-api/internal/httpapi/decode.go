@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +22,61 @@ func (e *InputError) Error() string { return e.Msg }
 
 func inputErr(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// errUnsupportedEncoding is a Content-Encoding the API does not inflate
+// (415 with Accept-Encoding).
+var errUnsupportedEncoding = errors.New("Content-Encoding must be identity, gzip or deflate, one layer at most")
+
+// acceptedEncodings is the Accept-Encoding of a 415 (RFC 9110 §15.5.16).
+const acceptedEncodings = "gzip, deflate"
+
+// InflateBody returns a request body decoded from its Content-Encoding
+// values (as sent, one per header line): none or identity as is, one gzip
+// or deflate layer inflated to at most limit bytes (errBodyTooLarge
+// above), anything else errUnsupportedEncoding. The limit applies to the
+// inflated bytes, so a small compressed body can never make the API
+// allocate more than the limit. Stacked codings are refused rather than
+// inflated in turn: no client needs them, and each layer multiplies a
+// bomb's ratio by about 1,000.
+func InflateBody(raw []byte, encodings []string, limit int) ([]byte, error) {
+	var coding string
+	for _, line := range encodings {
+		for _, c := range strings.Split(line, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if c == "" || c == "identity" {
+				continue
+			}
+			if coding != "" {
+				return nil, errUnsupportedEncoding
+			}
+			coding = c
+		}
+	}
+	var r io.ReadCloser
+	var err error
+	switch coding {
+	case "":
+		return raw, nil
+	case "gzip", "x-gzip":
+		r, err = gzip.NewReader(bytes.NewReader(raw))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(raw))
+	default:
+		return nil, errUnsupportedEncoding
+	}
+	if err != nil {
+		return nil, inputErr("request body is not valid %s (Content-Encoding)", coding)
+	}
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if len(out) > limit {
+		return nil, errBodyTooLarge
+	}
+	if err != nil {
+		return nil, inputErr("request body is not valid %s (Content-Encoding)", coding)
+	}
+	return out, nil
 }
 
 // createSaleRequest is the POST /sales body. Fields are raw so that a wrong

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"testing"
 	"unicode/utf8"
@@ -66,6 +68,42 @@ func FuzzDecodeCreateSale(f *testing.F) {
 		}
 		if ev.Amount <= 0 || ev.Amount > domain.MaxAmount {
 			t.Fatalf("accepted amount %d", ev.Amount)
+		}
+	})
+}
+
+// FuzzInflateBody: whatever the bytes and the Content-Encoding lines, the
+// result is a body of at most the limit, a 413, a 415 or a client-facing
+// InputError; never a panic and never more than the limit.
+func FuzzInflateBody(f *testing.F) {
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		_, _ = w.Write(b)
+		_ = w.Close()
+		return buf.Bytes()
+	}
+	seed := []byte(`{"product":"O Pequeno Principe", "amount": 14.00}`)
+	f.Add(seed, "")
+	f.Add(gz(seed), "gzip")
+	f.Add(gz(gz(seed)), "gzip, gzip")
+	f.Add(gz(make([]byte, 5000)), "x-gzip")
+	f.Add(seed, "deflate")
+	f.Add(seed, "identity, br")
+	f.Fuzz(func(t *testing.T, raw []byte, encoding string) {
+		const limit = 4096
+		out, err := InflateBody(raw, []string{encoding}, limit)
+		switch {
+		case err == nil:
+			if len(out) > limit {
+				t.Fatalf("inflated %d bytes past the limit %d", len(out), limit)
+			}
+		case errors.Is(err, errBodyTooLarge), errors.Is(err, errUnsupportedEncoding):
+		default:
+			var in *InputError
+			if !errors.As(err, &in) || in.Msg == "" {
+				t.Fatalf("error %v is not a client-facing InputError", err)
+			}
 		}
 	})
 }

@@ -16,6 +16,10 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// errBodyTooLarge is a body that inflates beyond BodyLimit (Fiber itself
+// answers 413 for raw bodies over it).
+var errBodyTooLarge = errors.New("request body too large")
+
 // statusOf is the one table from errors to HTTP statuses and the message a
 // client may see. Anything not listed is a 500 with a generic message: no
 // AWS or Go text ever reaches a client.
@@ -33,6 +37,10 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
 	case errors.Is(err, app.ErrTooManyConflicts):
 		return fiber.StatusConflict, "the sale is being changed concurrently; retry"
+	case errors.Is(err, errUnsupportedEncoding):
+		return fiber.StatusUnsupportedMediaType, err.Error()
+	case errors.Is(err, errBodyTooLarge):
+		return fiber.StatusRequestEntityTooLarge, fiberMessage(fiber.ErrRequestEntityTooLarge)
 	case errors.As(err, &fe):
 		return fe.Code, fiberMessage(fe)
 	}
@@ -66,8 +74,11 @@ func errorHandler(log *slog.Logger, retryAfter int) fiber.ErrorHandler {
 		if c.GetRespHeader(fiber.HeaderXRequestID) == "" {
 			c.Set(fiber.HeaderXRequestID, requestID(c))
 		}
-		if status == fiber.StatusServiceUnavailable {
+		switch status {
+		case fiber.StatusServiceUnavailable:
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+		case fiber.StatusUnsupportedMediaType:
+			c.Set(fiber.HeaderAcceptEncoding, acceptedEncodings)
 		}
 		if status >= 500 && status != fiber.StatusServiceUnavailable {
 			log.Error("request failed", "request_id", c.GetRespHeader(fiber.HeaderXRequestID),

@@ -192,7 +192,13 @@ type handlers struct{ svc *app.Service }
 const maxIdempotencyKey = 255
 
 func (h handlers) create(c *fiber.Ctx) error {
-	ev, err := DecodeCreateSale(c.Body())
+	// The raw bytes, never Ctx.Body: it inflates up to three stacked
+	// codings with no limit (a 1 KiB body allocated 1.7 GiB).
+	body, err := InflateBody(c.Request().Body(), contentEncodings(c), BodyLimit)
+	if err != nil {
+		return err
+	}
+	ev, err := DecodeCreateSale(body)
 	if err != nil {
 		return err
 	}
@@ -236,6 +242,17 @@ func (h handlers) cancel(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// contentEncodings is every Content-Encoding line of the request.
+func contentEncodings(c *fiber.Ctx) []string {
+	var lines []string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if strings.EqualFold(string(k), fiber.HeaderContentEncoding) {
+			lines = append(lines, string(v))
+		}
+	})
+	return lines
 }
 
 // saleID accepts only the canonical 36-character UUID form: no braces, no
