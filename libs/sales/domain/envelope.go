@@ -30,15 +30,15 @@ var (
 	ErrUnknownEventType  = errors.New("unknown event type")
 )
 
-// NewEnvelope wraps an event for a sale at a version, stamped with a fresh
-// UUIDv7 event id (time-ordered, so ids sort roughly by creation).
+// NewEnvelope wraps an event for a sale at a version, stamped with the
+// event's canonical id (CanonicalEventID): the same operation gets the same
+// id in every region and on every retry.
 func NewEnvelope(saleID uuid.UUID, version int, region, correlationID string, at time.Time, ev Event) (Envelope, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return Envelope{}, fmt.Errorf("new event id: %w", err)
+	if ev == nil {
+		return Envelope{}, fmt.Errorf("%w: data is missing", ErrMalformedEnvelope)
 	}
 	return Envelope{
-		EventID:          id,
+		EventID:          CanonicalEventID(saleID, ev),
 		EventType:        ev.EventType(),
 		SchemaVersion:    ev.SchemaVersion(),
 		SaleID:           saleID,
@@ -48,17 +48,6 @@ func NewEnvelope(saleID uuid.UUID, version int, region, correlationID string, at
 		CorrelationID:    correlationID,
 		Data:             ev,
 	}, nil
-}
-
-// Position is the event's sort key in the store: the aggregate version,
-// zero-padded so it sorts as text, then the origin region. Carrying the
-// region means two regions appending the same version concurrently write two
-// items, which global tables' last-writer-wins cannot merge into one.
-func (e Envelope) Position() string { return FormatPosition(e.AggregateVersion, e.OriginRegion) }
-
-// FormatPosition renders a sort key; see Envelope.Position.
-func FormatPosition(version int, region string) string {
-	return fmt.Sprintf("%010d#%s", version, region)
 }
 
 // Validate checks the envelope fields every consumer relies on.

@@ -16,12 +16,19 @@ import (
 
 // Store appends events and reads a sale's events back.
 type Store interface {
-	// Append writes one event at its position (aggregate version, origin
-	// region) if, and only if, that position is free. A taken position is a
-	// *ConflictError. Appending an event that is already stored at its
-	// position (same event id: a retry whose first answer was lost) is a
-	// success, so retries are safe.
+	// Append writes one event at its position (domain.Envelope.Position)
+	// if, and only if, that position is free. A taken position is a
+	// *ConflictError naming the event there: another version of the same
+	// operation (another request, or another region's, replicated in).
+	// Appending the very version that is stored (domain.SameVersion: a
+	// retry whose first answer was lost) is a success, so retries are safe.
 	Append(ctx context.Context, e domain.Envelope) error
+	// Merge makes e's position hold the earlier (domain.Earlier) of e and
+	// the version stored there, writing e when the position is free, and
+	// returns the version kept. It is how the two versions of one operation
+	// that two regions wrote within the replication lag converge to one:
+	// every replica merges toward the same version, whatever it saw first.
+	Merge(ctx context.Context, e domain.Envelope) (kept domain.Envelope, err error)
 	// Load returns the sale's events in position order, read strongly
 	// consistently. An unknown sale has no events and no error.
 	Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, error)

@@ -9,8 +9,10 @@
 //
 //   - COMPLETED with the same payload hash: a duplicate, nothing to do;
 //   - a live INPROGRESS of another owner: someone is working on it, leave it;
-//   - an expired lease or an expired record: the holder died, take it over;
-//   - a different payload hash: the same key for another payload, poison.
+//   - an expired lease or an expired record: the holder died, take it over
+//     (whatever payload it held: see Mismatch);
+//   - COMPLETED with a different payload hash: the key's work was done for
+//     another payload (Mismatch), and the caller decides what that means.
 //
 // Completing, extending and releasing a claim are conditional on the claim
 // still being INPROGRESS and held by the same owner token, so a consumer
@@ -104,7 +106,11 @@ const (
 	Duplicate
 	// InProgress: another owner holds a live lease (Existing.LeaseUntil).
 	InProgress
-	// Mismatch: the key is held or completed for a different payload.
+	// Mismatch: the key is COMPLETED for a different payload. For the
+	// worker, whose key is an event id, that is another version of the same
+	// operation (written by the other region within the replication lag),
+	// which it merges; it is not poison. A live claim for another payload
+	// is InProgress, an expired one is taken over like any other.
 	Mismatch
 )
 
@@ -229,11 +235,11 @@ func Decide(existing *Record, r Request, owner string, now time.Time) (o Outcome
 	if existing == nil || existing.Expired(now) {
 		return Claimed, true
 	}
-	if existing.PayloadHash != r.PayloadHash {
-		return Mismatch, false
-	}
 	switch existing.Status {
 	case StatusCompleted:
+		if existing.PayloadHash != r.PayloadHash {
+			return Mismatch, false
+		}
 		return Duplicate, false
 	case StatusInProgress:
 		if existing.Owner == owner {

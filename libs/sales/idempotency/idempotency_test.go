@@ -52,7 +52,8 @@ func TestDecide(t *testing.T) {
 		{"live lease", rec(idempotency.StatusInProgress, "h", "o", time.Second, time.Hour), idempotency.InProgress, false},
 		{"lease ends this millisecond", rec(idempotency.StatusInProgress, "h", "o", 0, time.Hour), idempotency.InProgress, false},
 		{"expired lease", rec(idempotency.StatusInProgress, "h", "o", -time.Millisecond, time.Hour), idempotency.Claimed, true},
-		{"expired lease, other payload", rec(idempotency.StatusInProgress, "x", "o", -time.Second, time.Hour), idempotency.Mismatch, false},
+		{"live lease, other payload", rec(idempotency.StatusInProgress, "x", "o", time.Second, time.Hour), idempotency.InProgress, false},
+		{"expired lease, other payload", rec(idempotency.StatusInProgress, "x", "o", -time.Second, time.Hour), idempotency.Claimed, true},
 		{"own claim seen again", rec(idempotency.StatusInProgress, "h", "me", time.Second, time.Hour), idempotency.Claimed, false},
 		{"unknown status", rec("WEIRD", "h", "o", -time.Second, time.Hour), idempotency.InProgress, false},
 	}

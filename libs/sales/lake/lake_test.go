@@ -3,6 +3,7 @@ package lake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -48,6 +49,20 @@ func cancelled(t *testing.T) domain.Envelope {
 	return e
 }
 
+// canonical gives e its canonical event id: the layout every event is
+// written in now (created and cancelled above have a legacy, random id).
+func canonical(e domain.Envelope) domain.Envelope {
+	e.EventID = domain.CanonicalEventID(e.SaleID, e.Data)
+	return e
+}
+
+// keyed moves e to a sale whose id was derived from an Idempotency-Key
+// (a UUIDv5: no time in it).
+func keyed(e domain.Envelope) domain.Envelope {
+	e.SaleID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("order-42"))
+	return canonical(e)
+}
+
 func TestObjectKey(t *testing.T) {
 	c := created(t)
 	x := cancelled(t)
@@ -64,9 +79,16 @@ func TestObjectKey(t *testing.T) {
 		want    string
 		wantErr error
 	}{
-		{"sale, dt in UTC", c, 0, "sales/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
-		{"cancellation", x, 0, "cancellations/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
-		{"reprocess generation", c, 3, "reprocess/g3/sales/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		// One key per sale, the day from its UUIDv7 id (2024-11-04), whichever
+		// region or day the event carries.
+		{"sale", canonical(c), 0, "sales/dt=2024-11-04/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		{"cancellation, on the sale's day", canonical(x), 0, "cancellations/dt=2024-11-04/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		{"reprocess generation", canonical(c), 3, "reprocess/g3/sales/dt=2024-11-04/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		{"keyed sale, dt of the event in UTC", keyed(c), 0, "sales/dt=2026-11-28/" + keyed(c).SaleID.String() + ".json", nil},
+		// Legacy events keep the keys they were written under.
+		{"legacy sale, dt in UTC", c, 0, "sales/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		{"legacy cancellation", x, 0, "cancellations/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
+		{"legacy reprocess generation", c, 3, "reprocess/g3/sales/dt=2026-11-28/region=sa-east-1/0192f5a8-7f7e-7c1e-9a3b-2f6f3f1a2b3c.json", nil},
 		{"SaleProcessed is not a lake event", processed, 0, "", lake.ErrNotLakeEvent},
 		{"region with a path", badRegion, 0, "", lake.ErrUnsafeKey},
 		{"no sale id", noSale, 0, "", lake.ErrUnsafeKey},
@@ -123,6 +145,10 @@ type conflicting struct {
 	calls     atomic.Int32
 }
 
+func (c *conflicting) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, errors.New("not used")
+}
+
 func (c *conflicting) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	if int(c.calls.Add(1)) <= c.conflicts {
 		return nil, &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusConflict}}, Err: errors.New("ConditionalRequestConflict")}
@@ -149,7 +175,7 @@ func TestConcurrentDuplicateWritesLeaveOneVersion(t *testing.T) {
 	bucket := motoserver.UniqueName(t, "lake")
 	awsfixtures.Bucket(t, client, "sa-east-1", bucket)
 	w := lake.NewWriter(client, bucket)
-	e := created(t)
+	e := canonical(created(t))
 
 	const writers = 8
 	var wg sync.WaitGroup
@@ -159,12 +185,14 @@ func TestConcurrentDuplicateWritesLeaveOneVersion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ok, err := w.Write(context.Background(), e, 0)
+			m, err := w.Merge(context.Background(), e, 0)
 			if err != nil {
 				errs <- err
 			}
-			if ok {
+			if m.Outcome == lake.Written {
 				made.Add(1)
+			} else if m.Outcome != lake.Present {
+				errs <- fmt.Errorf("a duplicate write ended %s", m.Outcome)
 			}
 		}()
 	}
@@ -193,5 +221,123 @@ func TestConcurrentDuplicateWritesLeaveOneVersion(t *testing.T) {
 	want, _ := lake.Content(e)
 	if string(got) != string(want) || !strings.HasSuffix(string(got), "\n") {
 		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
+
+// Two versions of one operation (a keyed create accepted in both regions
+// within the replication lag) converge to the earliest at one key, in
+// whichever order they arrive; a record that cannot be read is never
+// overwritten.
+func TestMergeConvergesToTheEarliestVersion(t *testing.T) {
+	moto := motoserver.Shared(t)
+	cfg := moto.TestConfig(t, "sa-east-1", awsconfig.Options{})
+	client := s3.NewFromConfig(cfg, awsconfig.S3Options(cfg))
+	ctx := context.Background()
+	early := keyed(created(t))
+	late := early
+	late.OriginRegion, late.OccurredAt, late.CorrelationID = "us-east-1", early.OccurredAt.Add(3*time.Second), "req-2"
+	other := late
+	other.Data = domain.SaleCreated{Product: "another body", Amount: 1}
+	for _, order := range [][]domain.Envelope{{late, early}, {early, late}, {other, late, early, other}} {
+		bucket := motoserver.UniqueName(t, "lake")
+		awsfixtures.Bucket(t, client, "sa-east-1", bucket)
+		w := lake.NewWriter(client, bucket)
+		var key string
+		var kept *domain.Envelope // a model of the key: what it must hold
+		for i, e := range order {
+			m, err := w.Merge(ctx, e, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key = m.Key
+			var want lake.Outcome
+			switch {
+			case kept == nil:
+				want = lake.Written
+			case domain.SameVersion(*kept, e):
+				want = lake.Present
+			case domain.Earlier(e, *kept):
+				want = lake.Replaced
+			default:
+				want = lake.KeptOther
+			}
+			if want == lake.Written || want == lake.Replaced {
+				kept = &order[i]
+			}
+			if m.Outcome != want {
+				t.Fatalf("order %v, write %d (%s): %s, want %s", regions(order), i, e.OriginRegion, m.Outcome, want)
+			}
+			if m.Conflict() != (m.Outcome == lake.KeptOther || m.Outcome == lake.Replaced) || (m.Conflict() && m.Other == nil) {
+				t.Fatalf("conflict %v without the other version", m.Conflict())
+			}
+		}
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		want, _ := lake.Content(early)
+		if string(got) != string(want) {
+			t.Fatalf("order %v: the key holds %s, want the earliest version %s", regions(order), got, want)
+		}
+	}
+
+	bucket := motoserver.UniqueName(t, "lake")
+	awsfixtures.Bucket(t, client, "sa-east-1", bucket)
+	w := lake.NewWriter(client, bucket)
+	key, _ := lake.ObjectKey(late, 0)
+	if _, err := w.Put(ctx, key, []byte("corrupt")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Merge(ctx, early, 0); !errors.Is(err, lake.ErrUnreadableRecord) {
+		t.Fatalf("merge over a corrupt record: %v, want ErrUnreadableRecord", err)
+	}
+}
+
+func regions(es []domain.Envelope) []string {
+	var r []string
+	for _, e := range es {
+		r = append(r, e.OriginRegion+"@"+e.OccurredAt.Format("05.000"))
+	}
+	return r
+}
+
+func TestParseRecordReadsBackWhatContentWrote(t *testing.T) {
+	for _, e := range []domain.Envelope{created(t), cancelled(t), keyed(created(t))} {
+		b, err := lake.Content(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := lake.ParseRecord(b)
+		if err != nil || !domain.SameVersion(back, e) {
+			t.Fatalf("ParseRecord(Content(%s)) = %+v, %v", e.EventType, back, err)
+		}
+	}
+	for _, bad := range []string{"", "{}", `{"event_type":"SaleCreated"}`, "corrupt", `{"lake_schema_version":1,"x":1}`} {
+		if _, err := lake.ParseRecord([]byte(bad)); !errors.Is(err, lake.ErrUnreadableRecord) {
+			t.Errorf("ParseRecord(%q) = %v, want ErrUnreadableRecord", bad, err)
+		}
+	}
+}
+
+func TestConflictRecordIsTheSameWhicheverRegionWritesIt(t *testing.T) {
+	a := keyed(created(t))
+	b := a
+	b.OriginRegion, b.OccurredAt = "us-east-1", a.OccurredAt.Add(time.Second)
+	ab, err1 := lake.ConflictContent(a, b)
+	ba, err2 := lake.ConflictContent(b, a)
+	if err1 != nil || err2 != nil || string(ab) != string(ba) {
+		t.Fatalf("conflict records differ by argument order:\n%s\n%s", ab, ba)
+	}
+	if !strings.Contains(string(ab), `"kind":"retry"`) || strings.Index(string(ab), "sa-east-1") > strings.Index(string(ab), "us-east-1") {
+		t.Fatalf("record %s: want kind retry and the earliest (sa-east-1) first", ab)
+	}
+	b.Data = domain.SaleCreated{Product: "other", Amount: 1}
+	if c, _ := lake.ConflictContent(a, b); !strings.Contains(string(c), `"kind":"different_payload"`) {
+		t.Fatalf("record %s: want kind different_payload", c)
+	}
+	if k := lake.ConflictKey(a); k != "conflicts/dt=2026-11-28/"+a.SaleID.String()+".SaleCreated.json" {
+		t.Fatalf("conflict key %s", k)
 	}
 }

@@ -201,7 +201,12 @@ func TestDecodeStreamImageEdgeCases(t *testing.T) {
 		{name: "position disagrees with version", wantErr: true, image: with(func(m map[string]events.DynamoDBAttributeValue) {
 			m[store.AttrPosition] = events.NewStringAttribute("0000000002#us-east-1")
 		})},
-		{name: "origin region disagrees with position", wantErr: true, image: with(func(m map[string]events.DynamoDBAttributeValue) {
+		{name: "position names another operation", wantErr: true, image: with(func(m map[string]events.DynamoDBAttributeValue) {
+			m[store.AttrPosition] = events.NewStringAttribute("SaleCancelled")
+		})},
+		{name: "legacy event whose region disagrees with its position", wantErr: true, image: with(func(m map[string]events.DynamoDBAttributeValue) {
+			m[store.AttrEventID] = events.NewStringAttribute("0190a0b0-0000-7000-8000-000000000001")
+			m[store.AttrPosition] = events.NewStringAttribute("0000000001#us-east-1")
 			m[store.AttrOriginRegion] = events.NewStringAttribute("sa-east-1")
 		})},
 		{name: "bad event id", wantErr: true, image: with(func(m map[string]events.DynamoDBAttributeValue) {

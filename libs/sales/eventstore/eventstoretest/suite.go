@@ -7,6 +7,7 @@ package eventstoretest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +29,10 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"UnknownSaleHasNoEvents", unknownSale},
 		{"TakenPositionIsConflict", takenPosition},
 		{"RetryOfOwnAppendSucceeds", retryOwnAppend},
-		{"SameVersionInTwoRegionsBothSurvive", twoRegions},
-		{"LoadOrdersByPosition", loadOrders},
+		{"DifferentOperationsNeverShareAnItem", differentOperations},
+		{"OneOperationInTwoRegionsIsOneItem", oneOperationTwoRegions},
+		{"MergeKeepsTheEarliestVersion", mergeKeepsEarliest},
+		{"LegacyLayoutOrdersByVersion", loadOrdersLegacy},
 		{"ConcurrentAppendersOneWins", concurrentAppenders},
 		{"SalesAreIsolated", salesIsolated},
 	}
@@ -117,6 +120,7 @@ func takenPosition(t *testing.T, s eventstore.Store) {
 	first := created(t, sale, "us-east-1")
 	mustAppend(t, s, first)
 	second := created(t, sale, "us-east-1")
+	second.CorrelationID = "another request"
 	err := s.Append(context.Background(), second)
 	var cerr *eventstore.ConflictError
 	if !errors.As(err, &cerr) || !errors.Is(err, eventstore.ErrConflict) {
@@ -140,7 +144,9 @@ func retryOwnAppend(t *testing.T, s eventstore.Store) {
 	}
 }
 
-func twoRegions(t *testing.T, s eventstore.Store) {
+// A cancel in one region and the processing of the sale in the other,
+// both the sale's second event: different operations, different items.
+func differentOperations(t *testing.T, s eventstore.Store) {
 	sale := uuid.New()
 	mustAppend(t, s, created(t, sale, "us-east-1"))
 	a := envelope(t, sale, 2, "us-east-1", domain.SaleCancelled{})
@@ -157,19 +163,79 @@ func twoRegions(t *testing.T, s eventstore.Store) {
 	}
 }
 
-func loadOrders(t *testing.T, s eventstore.Store) {
+// The same operation performed in two regions (here a cancel, at the
+// version each region saw) targets one item: the second is a conflict
+// naming the first, never a second event.
+func oneOperationTwoRegions(t *testing.T, s eventstore.Store) {
 	sale := uuid.New()
-	events := []domain.Envelope{created(t, sale, "us-east-1")}
+	mustAppend(t, s, created(t, sale, "us-east-1"))
+	a := envelope(t, sale, 2, "us-east-1", domain.SaleCancelled{})
+	b := envelope(t, sale, 3, "sa-east-1", domain.SaleCancelled{})
+	if a.EventID != b.EventID || a.Position() != b.Position() {
+		t.Fatalf("one cancel, two identities: %s@%s and %s@%s", a.EventID, a.Position(), b.EventID, b.Position())
+	}
+	mustAppend(t, s, a)
+	var cerr *eventstore.ConflictError
+	if err := s.Append(context.Background(), b); !errors.As(err, &cerr) || cerr.Existing == nil || !domain.SameVersion(*cerr.Existing, a) {
+		t.Fatalf("second region's cancel: %v, want a conflict naming the first", err)
+	}
+	if got := load(t, s, sale); len(got) != 2 {
+		t.Errorf("store holds %d events, want 2", len(got))
+	}
+}
+
+// Merge converges a position to the earliest version whatever the order
+// the versions arrive in, and writes into a free position.
+func mergeKeepsEarliest(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	sale := uuid.New()
+	early := created(t, sale, "sa-east-1")
+	late := created(t, sale, "us-east-1")
+	late.OccurredAt = early.OccurredAt.Add(2 * time.Second)
+	late.CorrelationID = "retry"
+	kept, err := s.Merge(ctx, late)
+	if err != nil || !domain.SameVersion(kept, late) {
+		t.Fatalf("merge into a free position: kept %+v, %v", kept, err)
+	}
+	for _, e := range []domain.Envelope{early, late, early} {
+		kept, err := s.Merge(ctx, e)
+		if err != nil {
+			t.Fatalf("merge: %v", err)
+		}
+		if !domain.SameVersion(kept, early) {
+			t.Fatalf("merge of %s kept %s@%s, want the earliest", e.OriginRegion, kept.OriginRegion, kept.OccurredAt)
+		}
+	}
+	got := load(t, s, sale)
+	if len(got) != 1 || !domain.SameVersion(got[0], early) {
+		t.Errorf("store holds %+v, want only the earliest version", got)
+	}
+}
+
+// legacy returns e as written before canonical identities: a random event
+// id, positioned by version and origin region.
+func legacy(e domain.Envelope) domain.Envelope {
+	e.EventID = uuid.New()
+	return e
+}
+
+// Events written by the earlier layout keep their positions and order.
+func loadOrdersLegacy(t *testing.T, s eventstore.Store) {
+	sale := uuid.New()
+	events := []domain.Envelope{legacy(created(t, sale, "us-east-1"))}
 	for v := 2; v <= 12; v++ {
-		events = append(events, envelope(t, sale, v, "us-east-1", domain.SaleCancelled{}))
+		events = append(events, legacy(envelope(t, sale, v, "us-east-1", domain.SaleCancelled{})))
 	}
 	for i := len(events) - 1; i >= 0; i-- { // append in reverse
 		mustAppend(t, s, events[i])
 	}
 	got := load(t, s, sale)
+	if len(got) != len(events) {
+		t.Fatalf("loaded %d legacy events, want %d", len(got), len(events))
+	}
 	for i := range got {
-		if got[i].AggregateVersion != i+1 {
-			t.Fatalf("event %d has version %d: not in position order (10 must sort after 9)", i, got[i].AggregateVersion)
+		if got[i].AggregateVersion != i+1 || !got[i].LegacyLayout() || got[i].Position() != domain.FormatLegacyPosition(i+1, "us-east-1") {
+			t.Fatalf("event %d: version %d at %s: not in position order (10 must sort after 9)", i, got[i].AggregateVersion, got[i].Position())
 		}
 	}
 }
@@ -184,7 +250,9 @@ func concurrentAppenders(t *testing.T, s eventstore.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Append(context.Background(), envelope(t, sale, 2, "us-east-1", domain.SaleCancelled{}))
+			e := envelope(t, sale, 2, "us-east-1", domain.SaleCancelled{})
+			e.CorrelationID = fmt.Sprintf("writer %d", i)
+			errs[i] = s.Append(context.Background(), e)
 		}()
 	}
 	wg.Wait()
@@ -198,7 +266,7 @@ func concurrentAppenders(t *testing.T, s eventstore.Store) {
 		}
 	}
 	if wins != 1 {
-		t.Errorf("%d writers won version 2, want exactly 1", wins)
+		t.Errorf("%d writers cancelled the sale, want exactly 1", wins)
 	}
 	if got := load(t, s, sale); len(got) != 2 {
 		t.Errorf("store holds %d events, want 2", len(got))

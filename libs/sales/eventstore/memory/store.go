@@ -5,6 +5,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/google/uuid"
@@ -38,7 +39,7 @@ func (s *Store) Append(_ context.Context, e domain.Envelope) error {
 		s.sales[e.SaleID] = events
 	}
 	if old, taken := events[pos]; taken {
-		if old.EventID == e.EventID {
+		if domain.SameVersion(old, e) {
 			return nil
 		}
 		return &eventstore.ConflictError{Position: pos, Existing: &old}
@@ -46,6 +47,25 @@ func (s *Store) Append(_ context.Context, e domain.Envelope) error {
 	events[pos] = e
 	return nil
 }
+
+// Merge implements eventstore.Store.
+func (s *Store) Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
+	if err := s.Append(ctx, e); err == nil {
+		return e, nil
+	} else if !errors.Is(err, eventstore.ErrConflict) {
+		return domain.Envelope{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events := s.sales[e.SaleID]
+	pos := e.Position()
+	if old := events[pos]; !domain.Earlier(e, old) {
+		return old, nil
+	}
+	events[pos] = e
+	return e, nil
+}
+
 
 // Load implements eventstore.Store.
 func (s *Store) Load(_ context.Context, saleID uuid.UUID) ([]domain.Envelope, error) {

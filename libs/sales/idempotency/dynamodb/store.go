@@ -76,10 +76,10 @@ func New(client API, table string, o idempotency.Options) *Store {
 // Table is the table's name.
 func (s *Store) Table() string { return s.table }
 
-// claimCondition is Powertools' condition, plus the payload hash for a
-// takeover of an expired lease: a different payload under the same key is
-// poison, not something to overwrite.
-const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND #lease < :now_ms AND #hash = :hash)"
+// claimCondition is Powertools' condition: a free key, an expired record,
+// or an expired lease (whatever payload it held: two versions of one event
+// are not poison, see idempotency.Mismatch).
+const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#st = :inprogress AND #lease < :now_ms)"
 
 // maxClaimAttempts bounds the loop when a record changes between a failed
 // condition and its reading (it was released or expired meanwhile).
@@ -107,13 +107,12 @@ func (s *Store) Claim(ctx context.Context, r idempotency.Request) (idempotency.C
 			ReturnValues:        types.ReturnValueAllOld,
 			ConditionExpression: aws.String(claimCondition),
 			ExpressionAttributeNames: map[string]string{
-				"#id": AttrID, "#exp": AttrExpiresAt, "#st": AttrStatus, "#lease": AttrLease, "#hash": AttrPayloadHash,
+				"#id": AttrID, "#exp": AttrExpiresAt, "#st": AttrStatus, "#lease": AttrLease,
 			},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":now":        num(now.Unix()),
 				":now_ms":     num(now.UnixMilli()),
 				":inprogress": str(string(idempotency.StatusInProgress)),
-				":hash":       str(r.PayloadHash),
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
