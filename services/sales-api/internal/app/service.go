@@ -21,8 +21,6 @@ var (
 	ErrRegionNotActive = errors.New("region is not accepting writes")
 	// ErrIdempotencyKeyReused: the key was first used with another body.
 	ErrIdempotencyKeyReused = errors.New("idempotency key already used with a different request")
-	// ErrTooManyConflicts: concurrent writers kept taking the next version.
-	ErrTooManyConflicts = errors.New("too many concurrent changes to the sale")
 )
 
 // StateReader tells whether this region takes writes; a
@@ -38,9 +36,6 @@ type Service struct {
 	State  StateReader
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// MaxAttempts bounds retries of a command that lost a version race
-	// (default 5).
-	MaxAttempts int
 }
 
 // idempotencyNamespace scopes sale ids derived from Idempotency-Key values.
@@ -72,13 +67,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-func (s *Service) attempts() int {
-	if s.MaxAttempts > 0 {
-		return s.MaxAttempts
-	}
-	return 5
-}
-
 func (s *Service) writable() error {
 	if st := s.State.State(); st != regionstate.Active {
 		return fmt.Errorf("%w: %s is %s", ErrRegionNotActive, s.Region, st)
@@ -89,7 +77,10 @@ func (s *Service) writable() error {
 // Create appends SaleCreated: one conditional PutItem. With an idempotency
 // key the sale id is derived from the key and the sale is read first (one
 // Query), so a retry returns the first answer even if it arrives at the
-// other region after replication.
+// other region after replication. A retry that reaches the other region
+// before replication writes a second version of the same event at the same
+// item (the event id and position come from the sale id alone); the
+// replicas and the lakes converge to the earliest version (ADR 0071).
 func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	if err := s.writable(); err != nil {
 		return Created{}, err
@@ -97,8 +88,12 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	var id uuid.UUID
 	if cmd.IdempotencyKey != "" {
 		id = SaleIDForKey(cmd.IdempotencyKey)
-		if c, found, err := s.replay(ctx, id, cmd.Sale); found || err != nil {
-			return c, err
+		events, err := s.Store.Load(ctx, id)
+		if err != nil {
+			return Created{}, err
+		}
+		if len(events) > 0 {
+			return replay(events[0], cmd.Sale)
 		}
 	} else {
 		var err error
@@ -111,11 +106,10 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 		return Created{}, err
 	}
 	err = s.Store.Append(ctx, e)
-	if errors.Is(err, eventstore.ErrConflict) && cmd.IdempotencyKey != "" {
+	var conflict *eventstore.ConflictError
+	if errors.As(err, &conflict) && conflict.Existing != nil && cmd.IdempotencyKey != "" {
 		// A concurrent request with the same key won the race.
-		if c, found, rerr := s.replay(ctx, id, cmd.Sale); found || rerr != nil {
-			return c, rerr
-		}
+		return replay(*conflict.Existing, cmd.Sale)
 	}
 	if err != nil {
 		return Created{}, err
@@ -127,24 +121,20 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	return Created{Sale: sale}, nil
 }
 
-// replay answers an Idempotency-Key seen before: the same request gets the
-// sale as its first answer showed it (created, not yet processed; a retry
-// after a lost answer may come when the sale is processed or cancelled),
-// another request gets ErrIdempotencyKeyReused.
-func (s *Service) replay(ctx context.Context, id uuid.UUID, want domain.SaleCreated) (Created, bool, error) {
-	events, err := s.Store.Load(ctx, id)
-	if err != nil || len(events) == 0 {
-		return Created{}, false, err
-	}
-	domain.SortEvents(events)
-	sale, err := domain.Fold(events[:1])
+// replay answers an Idempotency-Key seen before, from the sale's first
+// event: the same request gets the sale as its first answer showed it
+// (created, not yet processed; a retry after a lost answer may come when
+// the sale is processed or cancelled), another request gets
+// ErrIdempotencyKeyReused.
+func replay(first domain.Envelope, want domain.SaleCreated) (Created, error) {
+	sale, err := domain.Fold([]domain.Envelope{first})
 	if err != nil {
-		return Created{}, true, err
+		return Created{}, err
 	}
 	if sale.Product != want.Product || sale.Amount != want.Amount {
-		return Created{}, true, ErrIdempotencyKeyReused
+		return Created{}, ErrIdempotencyKeyReused
 	}
-	return Created{Sale: sale, Replayed: true}, true, nil
+	return Created{Sale: sale, Replayed: true}, nil
 }
 
 // Get folds a sale from one strongly consistent Query.
@@ -156,29 +146,27 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (domain.Sale, error) {
 	return domain.Fold(events)
 }
 
-// Cancel appends SaleCancelled at the next version: one Query and one
-// conditional PutItem. Cancelling a cancelled sale writes nothing. A lost
-// version race re-reads and retries, a bounded number of times.
+// Cancel appends SaleCancelled: one Query and one conditional PutItem.
+// Cancelling a cancelled sale writes nothing. A sale has one cancellation
+// item, so a concurrent cancel (here or in the other region) can only meet
+// the same operation: its conflict means the sale is cancelled.
 func (s *Service) Cancel(ctx context.Context, id uuid.UUID, correlationID string) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	for range s.attempts() {
-		sale, err := s.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if sale.Status == domain.StatusCancelled {
-			return nil
-		}
-		e, err := domain.NewEnvelope(id, sale.Version+1, s.Region, correlationID, s.now(), domain.SaleCancelled{})
-		if err != nil {
-			return err
-		}
-		err = s.Store.Append(ctx, e)
-		if !errors.Is(err, eventstore.ErrConflict) {
-			return err
-		}
+	sale, err := s.Get(ctx, id)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("cancel sale %s: %w", id, ErrTooManyConflicts)
+	if sale.Status == domain.StatusCancelled {
+		return nil
+	}
+	e, err := domain.NewEnvelope(id, sale.Version+1, s.Region, correlationID, s.now(), domain.SaleCancelled{})
+	if err != nil {
+		return err
+	}
+	if err := s.Store.Append(ctx, e); err != nil && !errors.Is(err, eventstore.ErrConflict) {
+		return err
+	}
+	return nil
 }

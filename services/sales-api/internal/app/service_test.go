@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/salesplatform/libs/sales/domain"
 	"github.com/salesplatform/libs/sales/eventstore/memory"
 	"github.com/salesplatform/libs/sales/regionstate"
@@ -73,4 +75,100 @@ func TestReplayAnswersTheSaleAsCreated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The same keyed create and the same cancel performed in two regions that
+// have not seen each other (two stores: replication has not run) write
+// events with one identity, so the global table merges them into one item
+// per operation; merging converges both stores to the earliest version.
+func TestOneOperationInTwoRegionsHasOneIdentity(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	sale := domain.SaleCreated{Product: "Livro", Amount: 1050}
+	us, sa := memory.New(), memory.New()
+	inUS := &Service{Store: us, Region: "us-east-1", State: activeState{}, Now: func() time.Time { return at }}
+	inSA := &Service{Store: sa, Region: "sa-east-1", State: activeState{}, Now: func() time.Time { return at.Add(2 * time.Second) }}
+	a, err := inUS.Create(ctx, CreateSale{Sale: sale, IdempotencyKey: "order-42", CorrelationID: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := inSA.Create(ctx, CreateSale{Sale: sale, IdempotencyKey: "order-42", CorrelationID: "retry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Sale.ID != b.Sale.ID || a.Sale.CreatedEventID != b.Sale.CreatedEventID || b.Replayed {
+		t.Fatalf("two regions answered %+v and %+v: want one sale id and one event id, both written", a.Sale, b.Sale)
+	}
+	for _, svc := range []*Service{inUS, inSA} {
+		if err := svc.Cancel(ctx, a.Sale.ID, "cancel in "+svc.Region); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usEvents, _ := us.Load(ctx, a.Sale.ID)
+	saEvents, _ := sa.Load(ctx, a.Sale.ID)
+	if len(usEvents) != 2 || len(saEvents) != 2 {
+		t.Fatalf("each region holds %d and %d events, want 2 (created, cancelled)", len(usEvents), len(saEvents))
+	}
+	for i := range usEvents {
+		u, s := usEvents[i], saEvents[i]
+		if u.EventID != s.EventID || u.Position() != s.Position() {
+			t.Errorf("%s: identities differ between regions: %s@%s and %s@%s", u.EventType, u.EventID, u.Position(), s.EventID, s.Position())
+		}
+		// What replication does, in both directions: the earliest wins.
+		for _, st := range []*memory.Store{us, sa} {
+			for _, e := range []domain.Envelope{u, s} {
+				if _, err := st.Merge(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	usEvents, _ = us.Load(ctx, a.Sale.ID)
+	saEvents, _ = sa.Load(ctx, a.Sale.ID)
+	for i := range usEvents {
+		if !domain.SameVersion(usEvents[i], saEvents[i]) || usEvents[i].OriginRegion != "us-east-1" {
+			t.Errorf("after merging, %s is %s in one store and %s in the other; want the earliest (us-east-1) in both",
+				usEvents[i].EventType, usEvents[i].OriginRegion, saEvents[i].OriginRegion)
+		}
+	}
+}
+
+// Two requests with one key and different bodies racing in one region:
+// the conditional append lets one through; the other sees the winner's
+// event in the conflict and answers 422, never a second 201.
+func TestConcurrentKeyedCreatesWithDifferentBodies(t *testing.T) {
+	ctx := context.Background()
+	store := &racingStore{Store: memory.New()}
+	svc := &Service{Store: store, Region: "us-east-1", State: activeState{}}
+	first, err := svc.Create(ctx, CreateSale{Sale: domain.SaleCreated{Product: "a", Amount: 1}, IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second request read before the first wrote.
+	store.hide = true
+	if _, err := svc.Create(ctx, CreateSale{Sale: domain.SaleCreated{Product: "b", Amount: 1}, IdempotencyKey: "k"}); !errors.Is(err, ErrIdempotencyKeyReused) {
+		t.Fatalf("second body: %v, want ErrIdempotencyKeyReused", err)
+	}
+	again, err := svc.Create(ctx, CreateSale{Sale: domain.SaleCreated{Product: "a", Amount: 1}, IdempotencyKey: "k"})
+	if err != nil || !again.Replayed || again.Sale.ID != first.Sale.ID {
+		t.Fatalf("same body after the race: %+v, %v; want a replay of the first", again, err)
+	}
+	if n := store.Len(); n != 1 {
+		t.Fatalf("store holds %d events, want 1", n)
+	}
+}
+
+// racingStore hides stored events from Load when hide is set: a read that
+// happened before a concurrent write.
+type racingStore struct {
+	*memory.Store
+	hide bool
+}
+
+func (r *racingStore) Load(ctx context.Context, id uuid.UUID) ([]domain.Envelope, error) {
+	if r.hide {
+		r.hide = false
+		return nil, nil
+	}
+	return r.Store.Load(ctx, id)
 }

@@ -35,8 +35,6 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, app.ErrIdempotencyKeyReused):
 		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
-	case errors.Is(err, app.ErrTooManyConflicts):
-		return fiber.StatusConflict, "the sale is being changed concurrently; retry"
 	case errors.Is(err, errUnsupportedEncoding):
 		return fiber.StatusUnsupportedMediaType, err.Error()
 	case errors.Is(err, errBodyTooLarge):

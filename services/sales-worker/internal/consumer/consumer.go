@@ -322,6 +322,11 @@ func (c *Consumer) apply(ctx context.Context, raw []types.Message, actions []pro
 				c.m.Duplicate.WithLabelValues("here").Inc()
 			case processing.OutcomeCompletedElsewhere:
 				c.m.Duplicate.WithLabelValues("elsewhere").Inc()
+			case processing.OutcomeVersionMerged:
+				c.m.Duplicate.WithLabelValues("other-version").Inc()
+			}
+			if a.Conflict != "" {
+				c.m.Conflicts.WithLabelValues(string(a.EventType()), a.Conflict).Inc()
 			}
 		case processing.DeadLetter:
 			outcome = "dead-letter"

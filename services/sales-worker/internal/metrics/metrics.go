@@ -22,7 +22,8 @@ type Metrics struct {
 
 	Received     prometheus.Counter
 	Processed    *prometheus.CounterVec // event_type
-	Duplicate    *prometheus.CounterVec // where: here | elsewhere
+	Duplicate    *prometheus.CounterVec // where: here | elsewhere | other-version
+	Conflicts    *prometheus.CounterVec // event_type, kind
 	Deferred     *prometheus.CounterVec // reason
 	Failed       *prometheus.CounterVec // stage
 	DeadLettered *prometheus.CounterVec // reason
@@ -56,6 +57,10 @@ func New() *Metrics {
 		Duplicate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sales_worker_messages_duplicate_total", Help: "Messages whose event was already COMPLETED (here: found by a claim; elsewhere: by a passive region's sweep).",
 		}, []string{"where"}),
+		Conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sales_worker_version_conflicts_total",
+			Help: "Operations found written as two versions by two regions (kind retry: same payload; different_payload: one Idempotency-Key, two bodies), merged to the earliest and recorded under conflicts/ in the lake.",
+		}, []string{"event_type", "kind"}),
 		Deferred: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sales_worker_messages_deferred_total", Help: "Messages left in the queue for later, by reason (takeover-delay, in-progress, passive, claim-lost).",
 		}, []string{"reason"}),
@@ -99,7 +104,7 @@ func New() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"service", "operation"}),
 	}
-	for _, c := range []prometheus.Collector{m.AWSLatency, m.Received, m.Processed, m.Duplicate, m.Deferred, m.Failed, m.DeadLettered,
+	for _, c := range []prometheus.Collector{m.AWSLatency, m.Received, m.Processed, m.Duplicate, m.Conflicts, m.Deferred, m.Failed, m.DeadLettered,
 		m.Deleted, m.DeleteFailed, m.Released, m.Unparked, m.Heartbeats, m.InFlight, m.Latency, m.EventAge} {
 		f(c)
 	}

@@ -3,10 +3,7 @@ package processing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/salesplatform/libs/sales/domain"
 	"github.com/salesplatform/libs/sales/eventstore"
@@ -24,83 +21,51 @@ type Committer interface {
 	CompleteAndAppend(ctx context.Context, c idempotency.Claim, result string, e domain.Envelope) error
 }
 
-// EventLoader reads a sale's events (eventstore.Store has it).
-type EventLoader interface {
-	Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, error)
+// EventMerger merges a version of an operation into the event store
+// (eventstore.Store has it).
+type EventMerger interface {
+	Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, error)
 }
-
-// maxAppendAttempts bounds the version guesses for SaleProcessed. Each
-// conflict re-reads the sale, so more than a few means the sale is being
-// written to continuously, which no real sale is.
-const maxAppendAttempts = 5
 
 // Finisher completes claims, appending SaleProcessed in the same step for
 // normal processing.
 type Finisher struct {
 	Claims idempotency.Store
 	Commit Committer
-	Events EventLoader
-	// Region is the worker's region: SaleProcessed's origin and position.
+	// Events merges versions of an operation written by two regions.
+	Events EventMerger
+	// Region is the worker's region: SaleProcessed's origin.
 	Region string
 	Now    func() time.Time
 }
 
-// processedNamespace makes SaleProcessed event ids deterministic: one per
-// (source event, processing region), the same on every retry.
-var processedNamespace = uuid.MustParse("6d1f0a52-7c0b-4e1e-9a57-3c2f5e8b9d10")
-
-// ProcessedEvent is the SaleProcessed event recording w at version.
-func ProcessedEvent(w Work, region string, version int, at time.Time) domain.Envelope {
+// ProcessedEvent is the SaleProcessed event recording w. Its id and
+// position come from the source event alone, so the processing of one
+// source event is one item whichever regions processed it.
+func ProcessedEvent(w Work, region string, at time.Time) domain.Envelope {
 	src := w.Event
-	return domain.Envelope{
-		EventID:          uuid.NewSHA1(processedNamespace, []byte(src.EventID.String()+"/"+region)),
-		EventType:        domain.EventSaleProcessed,
-		SchemaVersion:    domain.SaleProcessed{}.SchemaVersion(),
-		SaleID:           src.SaleID,
-		AggregateVersion: version,
-		OriginRegion:     region,
-		OccurredAt:       at.UTC(),
-		CorrelationID:    src.CorrelationID,
-		Data: domain.SaleProcessed{
-			LakeKey:         w.LakeKey,
-			ProcessedRegion: region,
-			SourceEventID:   src.EventID,
-			SourceEventType: src.EventType,
-		},
-	}
+	e, _ := domain.NewEnvelope(src.SaleID, src.AggregateVersion+1, region, src.CorrelationID, at, domain.SaleProcessed{
+		LakeKey:         w.LakeKey,
+		ProcessedRegion: region,
+		SourceEventID:   src.EventID,
+		SourceEventType: src.EventType,
+	})
+	return e
 }
 
 // Finish makes w's processing durable under claim c. A reprocessing
 // generation only completes its claim. Normal processing completes the
-// claim and appends SaleProcessed in one transaction, guessing the version
-// after the source event's; on a conflict it reads the sale, stops if
-// SaleProcessed for this source event is already there (completing the
-// claim alone), and otherwise retries after the highest version.
+// claim and appends SaleProcessed in one transaction; when SaleProcessed
+// of this source event is already there (the other region processed it
+// too, or an attempt of ours whose answer was lost), the claim is
+// completed alone: one SaleProcessed per source event.
 func (f *Finisher) Finish(ctx context.Context, c idempotency.Claim, w Work) error {
 	if w.Generation > 0 {
 		return f.Claims.Complete(ctx, c, w.LakeKey)
 	}
-	version := w.Event.AggregateVersion + 1
-	for attempt := 1; ; attempt++ {
-		ev := ProcessedEvent(w, f.Region, version, f.Now())
-		err := f.Commit.CompleteAndAppend(ctx, c, w.LakeKey, ev)
-		if err == nil || !errors.Is(err, eventstore.ErrConflict) {
-			return err
-		}
-		if attempt >= maxAppendAttempts {
-			return fmt.Errorf("append SaleProcessed to sale %s: still conflicting after %d attempts: %w", w.Event.SaleID, attempt, err)
-		}
-		events, lerr := f.Events.Load(ctx, w.Event.SaleID)
-		if lerr != nil {
-			return fmt.Errorf("append SaleProcessed after a conflict: %w", lerr)
-		}
-		if domain.HasProcessed(events, w.Event.EventID) {
-			return f.Claims.Complete(ctx, c, w.LakeKey)
-		}
-		next := version + 1 // the position just tried is taken, whatever the read shows
-		for _, e := range events {
-			next = max(next, e.AggregateVersion+1)
-		}
-		version = next
+	err := f.Commit.CompleteAndAppend(ctx, c, w.LakeKey, ProcessedEvent(w, f.Region, f.Now()))
+	if errors.Is(err, eventstore.ErrConflict) {
+		return f.Claims.Complete(ctx, c, w.LakeKey)
 	}
+	return err
 }

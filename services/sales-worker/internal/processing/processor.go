@@ -3,6 +3,7 @@ package processing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -11,16 +12,19 @@ import (
 	"github.com/salesplatform/libs/sales/domain"
 	"github.com/salesplatform/libs/sales/idempotency"
 	"github.com/salesplatform/libs/sales/lake"
+	"github.com/salesplatform/libs/sales/messaging"
 	"github.com/salesplatform/libs/sales/regionstate"
 
 	"github.com/salesplatform/services/sales-worker/internal/fault"
 )
 
-// Lake writes objects conditionally (*lake.Writer).
+// Lake writes events into this region's lake (*lake.Writer).
 type Lake interface {
-	// Put writes body at key unless the key exists; created is false when
-	// it did (success: the same event wrote it before).
-	Put(ctx context.Context, key string, body []byte) (created bool, err error)
+	// Merge writes e's record at its key so that the key holds the earliest
+	// version of the operation (lake.Writer.Merge).
+	Merge(ctx context.Context, e domain.Envelope, generation int) (lake.Merged, error)
+	// RecordConflict writes the record of two versions of one operation.
+	RecordConflict(ctx context.Context, a, b domain.Envelope) (key string, err error)
 }
 
 // StateReader is the cached region state (*regionstate.Watcher).
@@ -68,6 +72,10 @@ const (
 	OutcomeProcessed          = "processed"
 	OutcomeDuplicate          = "duplicate"
 	OutcomeCompletedElsewhere = "completed-elsewhere"
+	// OutcomeVersionMerged: the claim was COMPLETED for another version of
+	// the operation (the other region wrote one within the replication
+	// lag); this version was merged into the lake and the store.
+	OutcomeVersionMerged = "version-merged"
 	DeferTakeover             = "takeover-delay"
 	DeferInProgress           = "in-progress"
 	DeferPassive              = "passive"
@@ -91,6 +99,9 @@ type Action struct {
 	Err error
 	// Work is set once the message decoded.
 	Work *Work
+	// Conflict is the kind of version conflict found (lake.ConflictRetry,
+	// lake.ConflictPayload), "" when none.
+	Conflict string
 	// Elapsed is the time the message spent in processing.
 	Elapsed time.Duration
 }
@@ -227,8 +238,10 @@ func (p *Processor) HandleBatch(ctx context.Context, msgs []Message, inflight []
 }
 
 // sweep handles a batch while the region is PASSIVE or UNKNOWN: it
-// processes nothing, deletes the messages whose claims are COMPLETED
-// (processed by the other region) and parks the rest for a failover.
+// processes nothing, and parks for a failover every message whose claim is
+// not COMPLETED. A message completed by the other region is written into
+// this region's lake (every region writes its own lake from its own copy
+// of the event: ADR 0071) and then deleted.
 func (p *Processor) sweep(ctx context.Context, msgs []Message, works []*Work, actions []Action) {
 	var keys []string
 	for _, w := range works {
@@ -247,8 +260,8 @@ func (p *Processor) sweep(ctx context.Context, msgs []Message, works []*Work, ac
 		if w == nil {
 			continue
 		}
-		if rec, ok := records[w.ClaimKey]; ok && rec.Status == idempotency.StatusCompleted && rec.PayloadHash == w.PayloadHash {
-			actions[i] = Action{Kind: Delete, Reason: OutcomeCompletedElsewhere}
+		if rec, ok := records[w.ClaimKey]; ok && rec.Status == idempotency.StatusCompleted {
+			actions[i] = p.settle(ctx, msgs[i], *w, OutcomeCompletedElsewhere)
 			continue
 		}
 		actions[i] = Action{Kind: Defer, Reason: DeferPassive, Park: true, Delay: p.parkDelay(msgs[i].ReceiveCount)}
@@ -279,16 +292,17 @@ func (p *Processor) processTimed(ctx context.Context, m Message, w Work, f *Infl
 	}
 	switch c.Outcome {
 	case idempotency.Duplicate:
-		return Action{Kind: Delete, Reason: OutcomeDuplicate}
+		return p.settle(ctx, m, w, OutcomeDuplicate)
+	case idempotency.Mismatch:
+		// COMPLETED for another version of this operation: that one was
+		// processed; this one only merges into the lake and the store.
+		return p.settle(ctx, m, w, OutcomeVersionMerged)
 	case idempotency.InProgress:
 		wait := time.Second
 		if c.Existing != nil {
 			wait = max(wait, c.Existing.LeaseUntil.Sub(p.o.Now()))
 		}
 		return Action{Kind: Defer, Reason: DeferInProgress, Delay: wait + p.jitter(time.Second)}
-	case idempotency.Mismatch:
-		log.Error("same event id with a different payload: dead-lettering", "claim_key", w.ClaimKey)
-		return Action{Kind: DeadLetter, Reason: ReasonPayloadMismatch, Err: errors.New("event id already claimed for a different payload")}
 	}
 	if c.TookOver && c.Existing != nil {
 		log.Info("took over an abandoned claim", "previous_owner", c.Existing.Owner, "previous_region", c.Existing.Region)
@@ -299,12 +313,8 @@ func (p *Processor) processTimed(ctx context.Context, m Message, w Work, f *Infl
 	if err := p.o.Fault(ctx, fault.Claimed); err != nil {
 		return p.abandon(ctx, m, c, StageClaim, err, log)
 	}
-	body, err := lake.Content(w.Event)
+	conflict, err := p.writeLake(ctx, w, log)
 	if err != nil {
-		p.release(ctx, c, log)
-		return Action{Kind: DeadLetter, Reason: ReasonBadKey, Err: err}
-	}
-	if _, err := p.lake.Put(ctx, w.LakeKey, body); err != nil {
 		return p.abandon(ctx, m, c, StageLake, err, log)
 	}
 	if err := p.o.Fault(ctx, fault.LakeWritten); err != nil {
@@ -322,7 +332,57 @@ func (p *Processor) processTimed(ctx context.Context, m Message, w Work, f *Infl
 	}
 	// Completed: deleting is right even if the drain deadline passes here.
 	_ = p.o.Fault(ctx, fault.Completed)
-	return Action{Kind: Delete, Reason: OutcomeProcessed}
+	return Action{Kind: Delete, Reason: OutcomeProcessed, Conflict: conflict}
+}
+
+// settle handles a message whose operation is COMPLETED (here, elsewhere,
+// or for another version): it makes sure this region's lake holds the
+// operation, merging versions, then deletes the message. Nothing is
+// deleted before the lake holds it.
+func (p *Processor) settle(ctx context.Context, m Message, w Work, outcome string) Action {
+	log := p.o.Logger.With("message_id", m.ID, "event_id", w.Event.EventID, "sale_id", w.Event.SaleID, "event_type", w.Event.EventType)
+	conflict, err := p.writeLake(ctx, w, log)
+	if err != nil {
+		return p.failed(ctx, m, StageLake, err, log)
+	}
+	return Action{Kind: Delete, Reason: outcome, Conflict: conflict}
+}
+
+// writeLake merges w's event into the lake. When the key held another
+// version of the operation (two regions each accepted it within the
+// replication lag), the store's item is merged to the same earliest
+// version, the conflict is recorded for operators, and its kind returned.
+func (p *Processor) writeLake(ctx context.Context, w Work, log *slog.Logger) (string, error) {
+	merged, err := p.lake.Merge(ctx, w.Event, w.Generation)
+	if err != nil || !merged.Conflict() {
+		return "", err
+	}
+	other := *merged.Other
+	kept := w.Event
+	if merged.Outcome == lake.KeptOther {
+		kept = other
+	}
+	if _, err := p.finisher.Events.Merge(ctx, kept); err != nil {
+		return "", fmt.Errorf("merge the kept version into the store: %w", err)
+	}
+	key, err := p.lake.RecordConflict(ctx, w.Event, other)
+	if err != nil {
+		return "", fmt.Errorf("record the conflict: %w", err)
+	}
+	kind := lake.ConflictKind(w.Event, other)
+	log.Warn("two regions wrote two versions of one operation; kept the earliest",
+		"kind", kind, "kept_region", kept.OriginRegion, "kept_at", kept.OccurredAt,
+		"this_hash", w.PayloadHash, "other_hash", payloadHash(other), "record", key)
+	return kind, nil
+}
+
+// payloadHash is the claim hash of an event (as Derive computes it).
+func payloadHash(e domain.Envelope) string {
+	b, err := messaging.Body(e)
+	if err != nil {
+		return ""
+	}
+	return idempotency.HashPayload(b)
 }
 
 // abandon releases a held claim after a failure, so the next delivery can

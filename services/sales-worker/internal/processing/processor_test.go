@@ -159,7 +159,7 @@ func TestOwnRegionSaleIsProcessedOnce(t *testing.T) {
 		t.Fatalf("%d SaleProcessed, want 1", len(ps))
 	}
 	p := ps[0].Data.(domain.SaleProcessed)
-	if ps[0].Position() != "0000000002#us-east-1" || p.LakeKey != key || p.SourceEventID != e.EventID || p.ProcessedRegion != home || p.SourceEventType != domain.EventSaleCreated {
+	if ps[0].Position() != "SaleProcessed#"+e.EventID.String() || p.LakeKey != key || p.SourceEventID != e.EventID || p.ProcessedRegion != home || p.SourceEventType != domain.EventSaleCreated {
 		t.Fatalf("SaleProcessed %s %+v", ps[0].Position(), p)
 	}
 	if rec, _ := r.record(t, e.EventID.String()); rec.Status != idempotency.StatusCompleted || rec.Result != key {
@@ -172,8 +172,8 @@ func TestOwnRegionSaleIsProcessedOnce(t *testing.T) {
 	// Every later delivery only deletes.
 	r.clock.Advance(time.Hour)
 	wantAction(t, r.one(t, m), processing.Delete, processing.OutcomeDuplicate)
-	if r.lake.Puts() != 1 || len(r.processed(t, e.SaleID)) != 1 {
-		t.Fatalf("a duplicate wrote again: %d puts, %d SaleProcessed", r.lake.Puts(), len(r.processed(t, e.SaleID)))
+	if r.lake.Versions(key) != 1 || len(r.processed(t, e.SaleID)) != 1 {
+		t.Fatalf("a duplicate wrote again: %d versions, %d SaleProcessed", r.lake.Versions(key), len(r.processed(t, e.SaleID)))
 	}
 }
 
@@ -252,17 +252,47 @@ func TestPoisonDoesNotBlockItsBatch(t *testing.T) {
 	wantAction(t, actions[2], processing.Delete, processing.OutcomeProcessed)
 }
 
-func TestSameEventIDWithAnotherPayloadIsPoison(t *testing.T) {
-	r := newRig(t)
-	e := r.sale(t, home, t0)
-	wantAction(t, r.one(t, message(t, e, nil)), processing.Delete, processing.OutcomeProcessed)
-	forged := e
-	forged.Data = domain.SaleCreated{Product: "Something else", Amount: 1}
-	wantAction(t, r.one(t, message(t, forged, nil)), processing.DeadLetter, processing.ReasonPayloadMismatch)
-	key, _ := lake.ObjectKey(e, 0)
-	got, _ := r.lake.Object(key)
-	if want, _ := lake.Content(e); string(got) != string(want) {
-		t.Fatal("the forged payload changed the lake object")
+// Two regions each accepted one operation within the replication lag (a
+// keyed create retried in the other region, here with another body): the
+// second version to arrive is not poison; the lake, the store and the
+// conflict record all end on the earliest version, whichever arrived first.
+func TestAnotherVersionOfTheOperationIsMerged(t *testing.T) {
+	for _, earliestFirst := range []bool{true, false} {
+		r := newRig(t)
+		e := r.sale(t, home, t0)
+		v := e
+		v.OriginRegion, v.CorrelationID = other, "retry in the other region"
+		v.Data = domain.SaleCreated{Product: "Something else", Amount: 1}
+		first, second, earliest := e, v, e
+		if earliestFirst {
+			v.OccurredAt = e.OccurredAt.Add(time.Second)
+			second = v
+		} else {
+			v.OccurredAt = e.OccurredAt.Add(-time.Second)
+			first, second, earliest = e, v, v
+		}
+		wantAction(t, r.one(t, message(t, first, nil)), processing.Delete, processing.OutcomeProcessed)
+		r.clock.Advance(2 * time.Minute) // past the takeover delay of the other region's version
+		a := r.one(t, message(t, second, nil))
+		wantAction(t, a, processing.Delete, processing.OutcomeVersionMerged)
+		if a.Conflict != lake.ConflictPayload {
+			t.Fatalf("conflict kind %q, want %q", a.Conflict, lake.ConflictPayload)
+		}
+		key, _ := lake.ObjectKey(e, 0)
+		got, _ := r.lake.Object(key)
+		if want, _ := lake.Content(earliest); string(got) != string(want) {
+			t.Fatalf("earliest first %v: the lake holds %s, want the earliest version", earliestFirst, got)
+		}
+		stored := mustLoad(t, r, e.SaleID)
+		if !domain.SameVersion(stored[0], earliest) {
+			t.Fatalf("earliest first %v: the store holds %s@%s, want the earliest", earliestFirst, stored[0].OriginRegion, stored[0].OccurredAt)
+		}
+		if _, ok := r.lake.Object(lake.ConflictKey(e)); !ok {
+			t.Fatal("no conflict record")
+		}
+		if len(r.processed(t, e.SaleID)) != 1 {
+			t.Fatal("the second version was processed again")
+		}
 	}
 }
 
@@ -321,7 +351,7 @@ func TestOtherRegionEventsWaitForTheTakeoverDelay(t *testing.T) {
 		t.Fatal("an event of the other region was processed before its delay or twice")
 	}
 	ps := r.processed(t, old.SaleID)
-	if len(ps) != 1 || ps[0].OriginRegion != home || ps[0].Position() != "0000000002#us-east-1" {
+	if len(ps) != 1 || ps[0].OriginRegion != home || ps[0].Position() != "SaleProcessed#"+old.EventID.String() {
 		t.Fatalf("taken-over event recorded %v", ps)
 	}
 }
@@ -351,8 +381,10 @@ func TestPassiveRegionProcessesNothing(t *testing.T) {
 			if actions[3].Delay != 8*time.Minute {
 				t.Fatalf("third receive parked %s, want 8 min (doubling per receive)", actions[3].Delay)
 			}
-			if r.lake.Len() != 0 || len(r.processed(t, pending.SaleID)) != 0 {
-				t.Fatal("a passive region wrote")
+			// Only the event completed elsewhere reaches this region's lake.
+			doneKey, _ := lake.ObjectKey(doneElsewhere, 0)
+			if _, ok := r.lake.Object(doneKey); !ok || r.lake.Len() != 1 || len(r.processed(t, pending.SaleID)) != 0 {
+				t.Fatalf("a passive region wrote %d objects (want only the one completed elsewhere) or processed", r.lake.Len())
 			}
 			if _, ok := r.record(t, pending.EventID.String()); ok {
 				t.Fatal("a passive region claimed an event")
@@ -396,14 +428,16 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	}
 }
 
-func TestSaleProcessedGoesAfterTheHighestVersion(t *testing.T) {
+// A cancel and the processing of the sale, both at version 2, are two
+// operations: two items, neither erasing the other.
+func TestACancelAndTheProcessingNeverShareAnItem(t *testing.T) {
 	r := newRig(t)
 	e := r.sale(t, home, t0)
-	r.cancel(t, e, 2, home) // takes the guessed position 2#us-east-1
+	r.cancel(t, e, 2, home)
 	wantAction(t, r.one(t, message(t, e, nil)), processing.Delete, processing.OutcomeProcessed)
 	ps := r.processed(t, e.SaleID)
-	if len(ps) != 1 || ps[0].AggregateVersion != 3 {
-		t.Fatalf("SaleProcessed %v, want one at version 3", ps)
+	if len(ps) != 1 || ps[0].AggregateVersion != 2 || len(mustLoad(t, r, e.SaleID)) != 3 {
+		t.Fatalf("SaleProcessed %v, want one at version 2 beside the cancel", ps)
 	}
 	s, err := domain.Fold(mustLoad(t, r, e.SaleID))
 	if err != nil || !s.Processed || s.Status != domain.StatusCancelled {
@@ -420,8 +454,8 @@ func TestAlreadyRecordedSaleProcessedIsNotAppendedAgain(t *testing.T) {
 	}
 	// A SaleProcessed for this event is already there (say, written
 	// before its claim record expired), at the position we will guess.
-	earlier := processing.ProcessedEvent(w, home, 2, t0)
-	earlier.EventID = uuid.New()
+	// The other region's version of it: same identity, other provenance.
+	earlier := processing.ProcessedEvent(w, "sa-east-1", t0)
 	if err := r.events.Append(context.Background(), earlier); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +550,7 @@ func TestCancellationIsProcessedUnderItsOwnPrefix(t *testing.T) {
 	x := r.cancel(t, e, 2, home)
 	a := r.one(t, message(t, x, nil))
 	wantAction(t, a, processing.Delete, processing.OutcomeProcessed)
-	if !strings.HasPrefix(a.Work.LakeKey, "cancellations/dt=2026-11-27/region=us-east-1/") {
+	if a.Work.LakeKey != "cancellations/dt="+domain.SaleDate(e)+"/"+e.SaleID.String()+".json" {
 		t.Fatalf("cancellation key %s", a.Work.LakeKey)
 	}
 	ps := r.processed(t, e.SaleID)

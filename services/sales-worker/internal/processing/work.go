@@ -58,7 +58,6 @@ const (
 	ReasonUnsupportedEvent = "unsupported-event"
 	ReasonBadGeneration    = "bad-reprocess-generation"
 	ReasonBadKey           = "no-lake-key"
-	ReasonPayloadMismatch  = "payload-mismatch"
 )
 
 // PoisonError is a message that can never be processed.

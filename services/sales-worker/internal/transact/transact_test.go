@@ -113,7 +113,10 @@ func TestTakenPositionIsAConflictAndWritesNothing(t *testing.T) {
 	if err := r.events.Append(context.Background(), there); err != nil {
 		t.Fatal(err)
 	}
-	err := transact.New(r.client, r.claims, r.events).CompleteAndAppend(context.Background(), c, "k", processed(t, sale, 2))
+	// The other region's SaleProcessed of the same source event: one item.
+	mine := there
+	mine.OriginRegion, mine.OccurredAt = "sa-east-1", there.OccurredAt.Add(time.Second)
+	err := transact.New(r.client, r.claims, r.events).CompleteAndAppend(context.Background(), c, "k", mine)
 	var cerr *eventstore.ConflictError
 	if !errors.As(err, &cerr) || !errors.Is(err, eventstore.ErrConflict) {
 		t.Fatalf("commit over a taken position: %v, want a conflict", err)
