@@ -66,7 +66,6 @@ func (s *Store) Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, 
 	return e, nil
 }
 
-
 // Load implements eventstore.Store.
 func (s *Store) Load(_ context.Context, saleID uuid.UUID) ([]domain.Envelope, error) {
 	s.mu.RLock()

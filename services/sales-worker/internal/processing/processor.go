@@ -76,15 +76,15 @@ const (
 	// the operation (the other region wrote one within the replication
 	// lag); this version was merged into the lake and the store.
 	OutcomeVersionMerged = "version-merged"
-	DeferTakeover             = "takeover-delay"
-	DeferInProgress           = "in-progress"
-	DeferPassive              = "passive"
-	DeferClaimLost            = "claim-lost"
-	StageClaim                = "claim"
-	StageLake                 = "lake"
-	StageCommit               = "commit"
-	StageLookup               = "lookup"
-	StageDrain                = "drain"
+	DeferTakeover        = "takeover-delay"
+	DeferInProgress      = "in-progress"
+	DeferPassive         = "passive"
+	DeferClaimLost       = "claim-lost"
+	StageClaim           = "claim"
+	StageLake            = "lake"
+	StageCommit          = "commit"
+	StageLookup          = "lookup"
+	StageDrain           = "drain"
 )
 
 // Action is what to do with one message.

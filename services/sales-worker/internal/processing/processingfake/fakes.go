@@ -10,8 +10,8 @@ import (
 	"github.com/salesplatform/libs/sales/domain"
 	esmem "github.com/salesplatform/libs/sales/eventstore/memory"
 	"github.com/salesplatform/libs/sales/idempotency"
-	"github.com/salesplatform/libs/sales/lake"
 	idemmem "github.com/salesplatform/libs/sales/idempotency/memory"
+	"github.com/salesplatform/libs/sales/lake"
 	"github.com/salesplatform/libs/sales/regionstate"
 
 	"github.com/salesplatform/services/sales-worker/internal/processing"
