@@ -271,15 +271,14 @@ func (st Status) Print(w io.Writer) {
 				To      string  `json:"to"`
 				Applied int64   `json:"applied"`
 				Lag     float64 `json:"last_lag_seconds"`
-				Pending int     `json:"pending"`
 			} `json:"links"`
 		}
 		if json.Unmarshal(st.Replication, &rep) == nil {
 			fmt.Fprintf(w, "\nREPLICATION STAND-IN (development only): paused=%v lag=%.1fs\n", rep.Paused, rep.LagSeconds)
 			tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  TABLE\tFROM → TO\tAPPLIED\tLAST LAG\tPENDING")
+			fmt.Fprintln(tw, "  TABLE\tFROM → TO\tAPPLIED\tLAST LAG")
 			for _, l := range rep.Links {
-				fmt.Fprintf(tw, "  %s\t%s → %s\t%d\t%.2fs\t%d\n", l.Table, l.From, l.To, l.Applied, l.Lag, l.Pending)
+				fmt.Fprintf(tw, "  %s\t%s → %s\t%d\t%.2fs\n", l.Table, l.From, l.To, l.Applied, l.Lag)
 			}
 			tw.Flush()
 		}

@@ -445,7 +445,6 @@ func planProdOnEmulator(ctx context.Context, root, work string, env []string) (i
 var ProdUnitsNotPlannable = []struct{ Path, Reason string }{
 	{"./*/data-stores", "reads its region's replica of the global tables (data source), which only an applied _global/event-store creates"},
 	{"./_global/cross-region-subscriptions", "looks up every region's topic and queue by name (data sources)"},
-	{"./_global/lake-replication", "looks up every region's lake key alias (data source)"},
 }
 
 func checkComputeGone(ctx context.Context, t *testing.T, region string, c computeClients) {

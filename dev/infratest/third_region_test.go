@@ -60,16 +60,15 @@ func TestThirdRegionValidates(t *testing.T) {
 	}
 	b, _ := os.ReadFile(logFile)
 	// eu-west-1: data-stores, event-pipeline, network, services; _global:
-	// event-store, idempotency, cross-region-subscriptions,
-	// lake-replication, foundation, routing.
-	if n := strings.Count(string(b), "The configuration is valid"); n != 10 {
-		t.Errorf("%d units reported valid, want 10 (eu-west-1: 4, _global: 6)\n%s", n, b)
+	// event-store, idempotency, cross-region-subscriptions, foundation,
+	// routing.
+	if n := strings.Count(string(b), "The configuration is valid"); n != 9 {
+		t.Errorf("%d units reported valid, want 9 (eu-west-1: 4, _global: 5)\n%s", n, b)
 	}
 
 	// The global layer's generated root modules include the new region.
 	generated := map[string][]string{
 		"cross_region_subscriptions.tf": {`module "from_eu_west_1"`, `"eu-west-1" = data.aws_sqs_queue.eu_west_1.arn`},
-		"lake_replication.tf":           {`module "from_eu_west_1"`, `data.aws_kms_alias.lake_eu_west_1.target_key_arn`},
 		"provider.tf":                   {`alias  = "eu_west_1"`},
 		"foundation.tf":                 {`module "ecr_eu_west_1"`, `replication_regions = ["eu-west-1", "sa-east-1"]`},
 		"routing.tf":                    {`data "aws_lbs" "edge_eu_west_1"`, `"eu-west-1" = { endpoint_arn = try(one(data.aws_lbs.edge_eu_west_1.arns), "")`},

@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,29 +14,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/streams"
 )
 
 // Config describes what to replicate.
 type Config struct {
 	// Tables to replicate (the event store and the idempotency table).
+	// Lakes are not replicated: every region's worker writes its own lake
+	// (ADR 0071).
 	Tables []Table
-	// Buckets maps a region to its lake bucket.
-	Buckets map[string]string
 	// Lag holds every change until it is this old (default 0).
 	Lag time.Duration
 	// PollInterval is the stream polling interval (default 200 ms).
 	PollInterval time.Duration
-	// LakeInterval is the interval of the full bucket listings that catch
-	// every object not announced by a table (default 30 s). Listing is the
-	// most expensive call against the emulator (about a second per 1,000
-	// objects), so objects announced through Table.LakeObject are copied
-	// as they are announced instead.
-	LakeInterval time.Duration
 	// CheckpointDir keeps the stream positions across restarts (default:
 	// memory only, so a restart re-reads the streams; harmless, every
 	// copy is idempotent, only slower).
@@ -54,7 +45,6 @@ type Clients struct {
 	ddb     ItemAPI
 	tables  streams.TableAPI
 	streams streams.API
-	s3      ObjectAPI
 }
 
 // NewClients builds a region's clients from a config made by awsconfig.Load.
@@ -64,22 +54,19 @@ func NewClients(cfg aws.Config) Clients {
 		ddb:     d,
 		tables:  d,
 		streams: dynamodbstreams.NewFromConfig(cfg),
-		s3:      s3.NewFromConfig(cfg, awsconfig.S3Options(cfg)),
 	}
 }
 
 // StandIn replicates between regions. Create it with New and call Run.
 type StandIn struct {
-	cfg     Config
-	clients map[string]Clients
-	regions []string
-	log     *slog.Logger
-	now     func() time.Time
-	echo    echoes
-	metrics *metrics
-
-	announced chan announcement
-	seenKeys  map[string]bool
+	cfg      Config
+	clients  map[string]Clients
+	regions  []string
+	log      *slog.Logger
+	now      func() time.Time
+	echo     echoes
+	versions versions
+	metrics  *metrics
 
 	paused  atomic.Bool
 	lagNs   atomic.Int64
@@ -88,14 +75,11 @@ type StandIn struct {
 	mu      sync.Mutex
 	links   map[string]*LinkStatus
 	readers map[string]*streams.Reader
-	lastErr string
 }
 
 type metrics struct {
 	records  *prometheus.CounterVec
-	objects  *prometheus.CounterVec
 	lag      *prometheus.GaugeVec
-	pending  *prometheus.GaugeVec
 	paused   prometheus.Gauge
 	lagSet   prometheus.Gauge
 	registry *prometheus.Registry
@@ -106,28 +90,20 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		registry: reg,
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "replication_standin_items_total",
-			Help: "Table changes by table, source, destination and outcome (applied, skipped_echo, skipped_equal, skipped_present, failed).",
+			Help: "Table changes by table, source, destination and outcome (applied, skipped_echo, skipped_equal, skipped_newer, failed).",
 		}, []string{"table", "from", "to", "outcome"}),
-		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "replication_standin_objects_total",
-			Help: "Lake objects by source, destination and outcome.",
-		}, []string{"from", "to", "outcome"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "replication_standin_lag_seconds",
 			Help: "Age of the last change applied (from its creation to its arrival), like a global table's ReplicationLatency.",
 		}, []string{"table", "from", "to"}),
-		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "replication_standin_pending",
-			Help: "Lake objects missing at the destination at the last pass.",
-		}, []string{"table", "from", "to"}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "replication_standin_paused", Help: "1 while replication is paused."}),
 		lagSet: prometheus.NewGauge(prometheus.GaugeOpts{Name: "replication_standin_configured_lag_seconds", Help: "The lag every change is held for."}),
 	}
-	reg.MustRegister(m.records, m.objects, m.lag, m.pending, m.paused, m.lagSet)
+	reg.MustRegister(m.records, m.lag, m.paused, m.lagSet)
 	return m
 }
 
-// LinkStatus is one direction of one table (or the lake).
+// LinkStatus is one direction of one table.
 type LinkStatus struct {
 	Table         string    `json:"table"`
 	From          string    `json:"from"`
@@ -136,8 +112,6 @@ type LinkStatus struct {
 	LastAppliedAt time.Time `json:"last_applied_at,omitzero"`
 	// LastLagSeconds is the age of the last applied change when applied.
 	LastLagSeconds float64 `json:"last_lag_seconds"`
-	// Pending is known only for the lake (objects missing at the last pass).
-	Pending int `json:"pending"`
 }
 
 // Status is what the admin API's GET /status answers.
@@ -146,7 +120,6 @@ type Status struct {
 	Paused     bool         `json:"paused"`
 	LagSeconds float64      `json:"lag_seconds"`
 	Links      []LinkStatus `json:"links"`
-	LastError  string       `json:"last_error,omitempty"`
 }
 
 // New returns a stand-in over the given per-region clients.
@@ -155,25 +128,15 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 		return nil, errors.New("replication: need at least two regions")
 	}
 	for _, t := range cfg.Tables {
-		if t.Kind != AppendOnly && t.Kind != Mutable {
-			return nil, fmt.Errorf("replication: table %s: unknown kind %q", t.Name, t.Kind)
-		}
 		for r := range t.ByRegion {
 			if _, ok := clients[r]; !ok {
 				return nil, fmt.Errorf("replication: table %s: no clients for region %s", t.Name, r)
 			}
 		}
 	}
-	for r := range cfg.Buckets {
-		if _, ok := clients[r]; !ok {
-			return nil, fmt.Errorf("replication: bucket of region %s: no clients for it", r)
-		}
-	}
+
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
-	}
-	if cfg.LakeInterval <= 0 {
-		cfg.LakeInterval = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -186,7 +149,7 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 	}
 	s := &StandIn{
 		cfg: cfg, clients: clients, log: cfg.Logger, now: cfg.Now,
-		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}), announced: make(chan announcement, 10_000), seenKeys: map[string]bool{},
+		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}),
 		links: map[string]*LinkStatus{}, readers: map[string]*streams.Reader{},
 	}
 	for r := range clients {
@@ -302,21 +265,14 @@ func (s *StandIn) applied(table, from, to string, created time.Time) {
 	l.LastLagSeconds = lag
 }
 
-func (s *StandIn) setLakePending(from, to string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.link("lake", from, to).Pending = n
-}
-
 // Status is a snapshot for the admin API.
 func (s *StandIn) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{
-		StandIn:    "development-only replication stand-in (DynamoDB global tables + S3 CRR); never runs in AWS",
+		StandIn:    "development-only replication stand-in (DynamoDB global tables, last writer wins per item); never runs in AWS",
 		Paused:     s.Paused(),
 		LagSeconds: s.Lag().Seconds(),
-		LastError:  s.lastErr,
 	}
 	for _, l := range s.links {
 		st.Links = append(st.Links, *l)
@@ -371,10 +327,6 @@ func (s *StandIn) Run(ctx context.Context) error {
 				}
 			})
 		}
-	}
-	if len(s.cfg.Buckets) > 1 {
-		wg.Go(func() { s.runLake(ctx) })
-		wg.Go(func() { s.runAnnounced(ctx) })
 	}
 	wg.Wait()
 	close(errs)
@@ -431,87 +383,6 @@ func (s *StandIn) runTable(ctx context.Context, l *tableLink) error {
 	s.mu.Lock()
 	s.readers[table+"|"+l.source] = r
 	s.mu.Unlock()
-	log.Info("replication: reading stream", "stream_arn", arn, "kind", l.table.Kind)
+	log.Info("replication: reading stream", "stream_arn", arn)
 	return r.Run(ctx, l.handle)
 }
-
-func (s *StandIn) runLake(ctx context.Context) {
-	for {
-		if err := s.syncLakes(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("replication: lake pass incomplete; retrying next pass", "error", err)
-			s.mu.Lock()
-			s.lastErr = err.Error()
-			s.mu.Unlock()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(s.cfg.LakeInterval):
-		}
-	}
-}
-
-// announcement is a lake object a table change named.
-type announcement struct {
-	region, key string
-	created     time.Time
-}
-
-// announceObject queues the copy of an object a table change announced
-// (once per object; a full listing catches anything dropped here).
-func (s *StandIn) announceObject(region, key string, created time.Time) {
-	if _, ok := s.cfg.Buckets[region]; !ok || key == "" {
-		return
-	}
-	s.mu.Lock()
-	if s.seenKeys[region+"|"+key] {
-		s.mu.Unlock()
-		return
-	}
-	if len(s.seenKeys) > 1_000_000 {
-		s.seenKeys = map[string]bool{}
-	}
-	s.seenKeys[region+"|"+key] = true
-	s.mu.Unlock()
-	select {
-	case s.announced <- announcement{region: region, key: key, created: created}:
-	default: // full: the next listing copies it
-	}
-}
-
-// runAnnounced copies announced objects to every other region, after the
-// lag, retrying a few times (the announcing change can arrive first).
-func (s *StandIn) runAnnounced(ctx context.Context) {
-	for {
-		var a announcement
-		select {
-		case <-ctx.Done():
-			return
-		case a = <-s.announced:
-		}
-		if err := s.waitDue(ctx, a.created, s.now()); err != nil {
-			return
-		}
-		for _, dst := range s.otherRegions(a.region) {
-			if _, ok := s.cfg.Buckets[dst]; !ok {
-				continue
-			}
-			for attempt := 0; attempt < 5; attempt++ {
-				outcome, err := s.copyObject(ctx, a.region, dst, a.key)
-				s.metrics.objects.WithLabelValues(a.region, dst, outcome).Inc()
-				if err == nil {
-					if outcome == OutcomeApplied {
-						s.applied("lake", a.region, dst, a.created)
-					}
-					break
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
-			}
-		}
-	}
-}
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/salesplatform/libs/sales/awsconfig"
 	"github.com/salesplatform/libs/sales/testing/awsfixtures"
@@ -23,46 +21,37 @@ func TestMain(m *testing.M) { motoserver.Main(m) }
 var regions = []string{"us-east-1", "sa-east-1"}
 
 type rig struct {
-	s       *StandIn
-	ddb     map[string]*ddb.Client
-	s3      map[string]*s3.Client
-	events  map[string]string
-	claims  map[string]string
-	buckets map[string]string
-	stop    func()
+	s      *StandIn
+	ddb    map[string]*ddb.Client
+	events map[string]string
+	claims map[string]string
+	stop   func()
 }
 
-// newRig creates two regions' tables and buckets in the emulator and runs
-// a stand-in over them until the test ends.
-func newRig(t *testing.T, lag time.Duration) *rig { return newRigWith(t, lag, 200*time.Millisecond) }
-
-func newRigWith(t *testing.T, lag, lakeInterval time.Duration) *rig {
+// newRig creates two regions' tables in the emulator and runs a stand-in
+// over them until the test ends.
+func newRig(t *testing.T, lag time.Duration) *rig {
 	t.Helper()
 	srv := motoserver.Shared(t)
-	r := &rig{ddb: map[string]*ddb.Client{}, s3: map[string]*s3.Client{}, events: map[string]string{}, claims: map[string]string{}, buckets: map[string]string{}}
+	r := &rig{ddb: map[string]*ddb.Client{}, events: map[string]string{}, claims: map[string]string{}}
 	clients := map[string]Clients{}
 	base := motoserver.UniqueName(t, "repl")
 	for _, region := range regions {
 		cfg := srv.TestConfig(t, region, awsconfig.Options{})
 		r.ddb[region] = ddb.NewFromConfig(cfg)
-		r.s3[region] = s3.NewFromConfig(cfg, awsconfig.S3Options(cfg))
 		r.events[region] = base + "-events"
 		r.claims[region] = base + "-claims"
-		r.buckets[region] = base + "-lake-" + region
 		awsfixtures.EventStoreTable(t, r.ddb[region], r.events[region])
 		awsfixtures.IdempotencyTable(t, r.ddb[region], r.claims[region])
-		awsfixtures.Bucket(t, r.s3[region], region, r.buckets[region])
 		clients[region] = NewClients(cfg)
 	}
 	s, err := New(clients, Config{
 		Tables: []Table{
-			{Name: "events", Kind: AppendOnly, ByRegion: r.events},
-			{Name: "idempotency", Kind: Mutable, ByRegion: r.claims, LakeObject: CompletedClaim},
+			{Name: "events", ByRegion: r.events},
+			{Name: "idempotency", ByRegion: r.claims},
 		},
-		Buckets:      r.buckets,
 		Lag:          lag,
 		PollInterval: 50 * time.Millisecond,
-		LakeInterval: lakeInterval,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -201,37 +190,55 @@ func TestLagPauseAndResume(t *testing.T) {
 	eventually(t, 10*time.Second, "the copy after resume", func() bool { return r.get(t, b, r.events[b], paused) != nil })
 }
 
-func TestLakeObjectsReplicateOnceAndAreMarked(t *testing.T) {
-	r := newRig(t, 0)
+// Two regions write one item at nearly the same time, before either has
+// seen the other's write (as two regions accepting one keyed create within
+// the replication lag do): both end with the later write, as a global
+// table's last-writer-wins does, and each region's stream shows the
+// overwrite of the earlier one as a MODIFY.
+func TestConcurrentWritesOfOneItemConvergeOnTheLastWriter(t *testing.T) {
+	r := newRig(t, 300*time.Millisecond)
 	a, b := regions[0], regions[1]
-	ctx := context.Background()
-	key := "sales/dt=2026-11-27/region=" + a + "/x.json"
-	if _, err := r.s3[a].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.buckets[a]), Key: &key, Body: strings.NewReader(`{"a":1}`)}); err != nil {
-		t.Fatal(err)
+	key := map[string]types.AttributeValue{"sale_id": sv("lww"), "position": sv("SaleCreated")}
+	with := func(region string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"sale_id": sv("lww"), "position": sv("SaleCreated"), "origin_region": sv(region)}
 	}
-	var got *s3.GetObjectOutput
-	eventually(t, 10*time.Second, "the object in "+b, func() bool {
-		var err error
-		got, err = r.s3[b].GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.buckets[b]), Key: &key})
-		return err == nil
+	r.put(t, a, r.events[a], with(a))
+	time.Sleep(20 * time.Millisecond)
+	r.put(t, b, r.events[b], with(b)) // the later write
+	eventually(t, 10*time.Second, "both regions holding the later write", func() bool {
+		ia, ib := r.get(t, a, r.events[a], key), r.get(t, b, r.events[b], key)
+		return ia != nil && ib != nil && fingerprint(ia) == fingerprint(with(b)) && fingerprint(ib) == fingerprint(with(b))
 	})
-	body, _ := io.ReadAll(got.Body)
-	got.Body.Close()
-	if string(body) != `{"a":1}` {
-		t.Errorf("body %q", body)
-	}
-	if got.Metadata[ReplicaOfMetadata] != a {
-		t.Errorf("metadata %v, want %s=%s", got.Metadata, ReplicaOfMetadata, a)
-	}
-	time.Sleep(600 * time.Millisecond)
+	// Stable: the earlier write does not come back.
+	time.Sleep(1500 * time.Millisecond)
 	for _, region := range regions {
-		v, err := r.s3[region].ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(r.buckets[region])})
-		if err != nil {
-			t.Fatal(err)
+		if it := r.get(t, region, r.events[region], key); fingerprint(it) != fingerprint(with(b)) {
+			t.Errorf("%s ended with %v, want the later write (%s)", region, it, b)
 		}
-		if len(v.Versions) != 1 {
-			t.Errorf("%s has %d versions, want 1 (no copy back, no overwrite)", region, len(v.Versions))
-		}
+	}
+	// A later write anywhere wins again, everywhere (a merge repair).
+	r.put(t, a, r.events[a], with("repair"))
+	eventually(t, 10*time.Second, "the repair in "+b, func() bool {
+		return fingerprint(r.get(t, b, r.events[b], key)) == fingerprint(with("repair"))
+	})
+}
+
+func TestVersionsOrderLikeAGlobalTable(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	later := stamp{at: t0.Add(time.Millisecond), region: "sa-east-1"}
+	earlier := stamp{at: t0, region: "us-east-1"}
+	if !later.after(earlier) || earlier.after(later) {
+		t.Fatal("the later write must win")
+	}
+	tieA, tieB := stamp{at: t0, region: "sa-east-1"}, stamp{at: t0, region: "us-east-1"}
+	if !tieB.after(tieA) || tieA.after(tieB) {
+		t.Fatal("a tie must go to the greater region, the same way in both directions")
+	}
+	var v versions
+	v.set("k", version{stamp: later, content: "b"})
+	v.set("k", version{stamp: earlier, content: "a"}) // learned late: ignored
+	if got, _ := v.get("k"); got.content != "b" {
+		t.Fatalf("versions kept %q, want the later write's", got.content)
 	}
 }
 
@@ -245,9 +252,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		want    string
 	}{
 		{"one region", one, Config{}, "two regions"},
-		{"bad kind", two, Config{Tables: []Table{{Name: "x", Kind: "weird"}}}, "unknown kind"},
-		{"table region without clients", two, Config{Tables: []Table{{Name: "x", Kind: Mutable, ByRegion: map[string]string{"eu-west-1": "t"}}}}, "no clients"},
-		{"bucket region without clients", two, Config{Buckets: map[string]string{"eu-west-1": "b"}}, "no clients"},
+		{"table region without clients", two, Config{Tables: []Table{{Name: "x", ByRegion: map[string]string{"eu-west-1": "t"}}}}, "no clients"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,39 +261,5 @@ func TestNewRejectsBadConfig(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestAnnouncedObjectIsCopiedWithoutListing(t *testing.T) {
-	r := newRigWith(t, 0, time.Hour)
-	a, b := regions[0], regions[1]
-	ctx := context.Background()
-	key := "sales/dt=2026-11-27/region=" + a + "/announced.json"
-	if _, err := r.s3[a].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.buckets[a]), Key: &key, Body: strings.NewReader("{}")}); err != nil {
-		t.Fatal(err)
-	}
-	r.put(t, a, r.claims[a], map[string]types.AttributeValue{"id": sv("evt#0"), "status": sv("COMPLETED"), "region": sv(a), "result": sv(key)})
-	eventually(t, 10*time.Second, "the announced object in "+b, func() bool {
-		_, err := r.s3[b].HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.buckets[b]), Key: &key})
-		return err == nil
-	})
-}
-
-func TestCompletedClaim(t *testing.T) {
-	tests := []struct {
-		item        map[string]types.AttributeValue
-		region, key string
-		ok          bool
-	}{
-		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "region": sv("us-east-1"), "result": sv("k")}, "us-east-1", "k", true},
-		{map[string]types.AttributeValue{"status": sv("INPROGRESS"), "region": sv("us-east-1"), "result": sv("k")}, "", "", false},
-		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "region": sv("us-east-1")}, "", "", false},
-		{map[string]types.AttributeValue{"status": sv("COMPLETED"), "result": sv("k")}, "", "", false},
-	}
-	for i, tc := range tests {
-		region, key, ok := CompletedClaim(tc.item)
-		if region != tc.region || key != tc.key || ok != tc.ok {
-			t.Errorf("%d: got %q %q %v", i, region, key, ok)
-		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -13,32 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// TableKind says how a table's items change, which decides how a change is
-// applied at the destination.
-type TableKind string
-
-const (
-	// AppendOnly tables (the event store) never change an item once it is
-	// written: a copy is a conditional put that never overwrites.
-	AppendOnly TableKind = "append-only"
-	// Mutable tables (idempotency claims) change items in place: a copy
-	// overwrites, last writer wins, as global tables do.
-	Mutable TableKind = "mutable"
-)
-
 // Table is one replicated table: the same logical table in every region.
+// Every change is replicated as a global table replicates it: an item
+// written in two regions ends, everywhere, as the write with the later
+// time (ties: the greater region name), last-writer-wins per item.
 type Table struct {
 	// Name labels the table in metrics and status ("events").
 	Name string
-	Kind TableKind
 	// ByRegion maps a region to the table's name there.
 	ByRegion map[string]string
-	// LakeObject, when set, recognises items that announce a new lake
-	// object (the worker's COMPLETED claims name the object they wrote and
-	// the region that wrote it): the stand-in copies that object at once
-	// instead of waiting for the next bucket listing, which is the most
-	// expensive call against the emulator.
-	LakeObject func(item map[string]types.AttributeValue) (region, key string, ok bool)
 }
 
 // ItemAPI is the part of the DynamoDB client used to apply changes.
@@ -50,12 +34,65 @@ type ItemAPI interface {
 
 // Outcomes of one change at one destination (metric label values).
 const (
-	OutcomeApplied        = "applied"
-	OutcomeSkippedEcho    = "skipped_echo"
-	OutcomeSkippedEqual   = "skipped_equal"
-	OutcomeSkippedPresent = "skipped_present"
-	OutcomeFailed         = "failed"
+	OutcomeApplied      = "applied"
+	OutcomeSkippedEcho  = "skipped_echo"
+	OutcomeSkippedEqual = "skipped_equal"
+	// OutcomeSkippedNewer: the destination holds a later write of the
+	// item, which wins (and travels the other way).
+	OutcomeSkippedNewer = "skipped_newer"
+	OutcomeFailed       = "failed"
 )
+
+// stamp orders the writes of one item as a global table does: the later
+// write wins, the greater region name breaks a tie.
+type stamp struct {
+	at     time.Time
+	region string
+}
+
+func (a stamp) after(b stamp) bool {
+	if !a.at.Equal(b.at) {
+		return a.at.After(b.at)
+	}
+	return a.region > b.region
+}
+
+// version is what the stand-in knows of an item in one region's table: the
+// stamp of the write that put its current content there.
+type version struct {
+	stamp
+	content string // fingerprint, or "REMOVE"
+}
+
+// versions remembers, per region, table and item key, the version each
+// region holds, learned from the regions' streams (their own writes) and
+// from the stand-in's writes (copies, which keep their source's stamp).
+type versions struct {
+	mu sync.Mutex
+	m  map[string]version
+}
+
+func versionKey(region, table, keyFP string) string { return region + "|" + table + "|" + keyFP }
+
+func (v *versions) get(k string) (version, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	x, ok := v.m[k]
+	return x, ok
+}
+
+// set records x unless a later version is already known.
+func (v *versions) set(k string, x version) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[string]version{}
+	}
+	if old, ok := v.m[k]; ok && old.after(x.stamp) {
+		return
+	}
+	v.m[k] = x
+}
 
 // echoes remembers the writes the stand-in made, so that when they come
 // back on the destination's stream they are not replicated again. Each
@@ -63,44 +100,56 @@ const (
 // dropped after an hour.
 type echoes struct {
 	mu sync.Mutex
-	m  map[string][]time.Time
+	m  map[string][]echo
+}
+
+type echo struct {
+	added time.Time
+	stamp stamp
 }
 
 func echoKey(region, table, key, content string) string {
 	return region + "|" + table + "|" + key + "|" + content
 }
 
-func (e *echoes) add(k string, now time.Time) {
+func (e *echoes) add(k string, now time.Time, st stamp) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.m == nil {
-		e.m = map[string][]time.Time{}
+		e.m = map[string][]echo{}
 	}
-	e.m[k] = append(e.m[k], now)
+	e.m[k] = append(e.m[k], echo{added: now, stamp: st})
 	if len(e.m) > 100_000 {
-		for key, ts := range e.m {
-			if now.Sub(ts[len(ts)-1]) > time.Hour {
+		for key, es := range e.m {
+			if now.Sub(es[len(es)-1].added) > time.Hour {
 				delete(e.m, key)
 			}
 		}
 	}
 }
 
-// consume reports whether k was written by the stand-in and forgets one
-// such write.
-func (e *echoes) consume(k string) bool {
+// consume reports whether k was written by the stand-in, with the stamp
+// of that write, and forgets one such write.
+func (e *echoes) consume(k string) (stamp, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ts, ok := e.m[k]
+	es, ok := e.m[k]
 	if !ok {
-		return false
+		return stamp{}, false
 	}
-	if len(ts) == 1 {
+	if len(es) == 1 {
 		delete(e.m, k)
 	} else {
-		e.m[k] = ts[1:]
+		e.m[k] = es[1:]
 	}
-	return true
+	return es[0].stamp, true
+}
+
+// peek reports whether k is a pending echo, without consuming it.
+func (e *echoes) peek(k string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.m[k]) > 0
 }
 
 // change is one stream record, decoded.
@@ -136,11 +185,24 @@ type tableLink struct {
 	source string
 }
 
-// handle is a Lambda-style stream handler: it applies the batch in order
-// and, at the first change it cannot apply, reports that record as the
-// batch's first failure so the reader rewinds to it.
+// handle is a Lambda-style stream handler: it first learns the versions
+// the batch's own writes put in the source region (so that a link
+// replicating the other way can compare against them), then applies the
+// batch in order and, at the first change it cannot apply, reports that
+// record as the batch's first failure so the reader rewinds to it.
 func (l *tableLink) handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	received := l.s.now()
+	for _, rec := range ev.Records {
+		c, err := decodeRecord(rec)
+		if err != nil || (!c.remove && len(c.image) == 0) {
+			continue
+		}
+		keyFP, content := keyFingerprint(c.keys), contentOf(c)
+		if l.s.echo.peek(echoKey(l.source, l.table.Name, keyFP, content)) {
+			continue
+		}
+		l.s.versions.set(versionKey(l.source, l.table.Name, keyFP), version{stamp: stamp{at: c.created, region: l.source}, content: content})
+	}
 	for _, rec := range ev.Records {
 		if err := l.apply(ctx, rec, received); err != nil {
 			l.s.log.Warn("replication: change not applied; will retry", "table", l.table.Name, "from", l.source, "sequence", rec.Change.SequenceNumber, "error", err)
@@ -148,6 +210,13 @@ func (l *tableLink) handle(ctx context.Context, ev events.DynamoDBEvent) (events
 		}
 	}
 	return events.DynamoDBEventResponse{}, nil
+}
+
+func contentOf(c change) string {
+	if c.remove {
+		return "REMOVE"
+	}
+	return fingerprint(c.image)
 }
 
 func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, received time.Time) error {
@@ -167,27 +236,20 @@ func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, r
 		}
 		c.image = out.Item
 	}
-	keyFP := keyFingerprint(c.keys)
-	content := "REMOVE"
-	if !c.remove {
-		content = fingerprint(c.image)
-	}
-	if l.table.LakeObject != nil && !c.remove {
-		if region, key, ok := l.table.LakeObject(c.image); ok {
-			l.s.announceObject(region, key, c.created)
-		}
-	}
-	if l.s.echo.consume(echoKey(l.source, l.table.Name, keyFP, content)) {
+	keyFP, content := keyFingerprint(c.keys), contentOf(c)
+	if st, ok := l.s.echo.consume(echoKey(l.source, l.table.Name, keyFP, content)); ok {
+		l.s.versions.set(versionKey(l.source, l.table.Name, keyFP), version{stamp: st, content: content})
 		for _, dst := range l.s.otherRegions(l.source) {
 			l.s.metrics.records.WithLabelValues(l.table.Name, l.source, dst, OutcomeSkippedEcho).Inc()
 		}
 		return nil
 	}
+	st := stamp{at: c.created, region: l.source}
 	if err := l.s.waitDue(ctx, c.created, received); err != nil {
 		return err
 	}
 	for _, dst := range l.s.otherRegions(l.source) {
-		outcome, err := l.applyTo(ctx, dst, c, keyFP, content)
+		outcome, err := l.applyTo(ctx, dst, c, st, keyFP, content)
 		l.s.metrics.records.WithLabelValues(l.table.Name, l.source, dst, outcome).Inc()
 		if err != nil {
 			return err
@@ -199,88 +261,92 @@ func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, r
 	return nil
 }
 
-func (l *tableLink) applyTo(ctx context.Context, dst string, c change, keyFP, content string) (string, error) {
+// unknownGrace bounds how long a change waits to learn the stamp of the
+// destination's differing version (its own link has not read that write
+// yet). Past it the destination's version counts as older: only two links
+// each blocked behind the other's unread write get there.
+const unknownGrace = 5 * time.Second
+
+// errVersionUnknown retries a change until the destination's version is
+// known.
+var errVersionUnknown = errors.New("the destination's version of the item is not known yet")
+
+// applyTo applies one change at dst, last writer wins: dst's item is
+// replaced (or deleted) only when it is absent or holds an older write,
+// and the replacement is conditioned on dst's item not having changed.
+func (l *tableLink) applyTo(ctx context.Context, dst string, c change, st stamp, keyFP, content string) (string, error) {
 	table, ok := l.table.ByRegion[dst]
 	if !ok {
-		return OutcomeSkippedPresent, nil
+		return OutcomeSkippedEqual, nil
 	}
 	client := l.s.clients[dst].ddb
-	now := l.s.now
-	switch {
-	case c.remove:
-		out, err := client.GetItem(ctx, &ddb.GetItemInput{TableName: &table, Key: c.keys, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return OutcomeFailed, fmt.Errorf("read %s in %s: %w", table, dst, err)
-		}
-		if len(out.Item) == 0 {
-			return OutcomeSkippedEqual, nil
-		}
-		l.s.echo.add(echoKey(dst, l.table.Name, keyFP, content), now())
-		if _, err := client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: &table, Key: c.keys}); err != nil {
-			l.s.echo.consume(echoKey(dst, l.table.Name, keyFP, content))
-			return OutcomeFailed, fmt.Errorf("delete from %s in %s: %w", table, dst, err)
-		}
-		return OutcomeApplied, nil
-
-	case l.table.Kind == AppendOnly:
-		// Never overwrite: a failed condition writes nothing and emits no
-		// stream record, so an item that is already there ends the loop.
-		names := map[string]string{}
-		cond := ""
-		i := 0
-		for k := range c.keys {
-			alias := fmt.Sprintf("#k%d", i)
-			names[alias] = k
-			if cond != "" {
-				cond += " AND "
+	out, err := client.GetItem(ctx, &ddb.GetItemInput{TableName: &table, Key: c.keys, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return OutcomeFailed, fmt.Errorf("read %s in %s: %w", table, dst, err)
+	}
+	vk := versionKey(dst, l.table.Name, keyFP)
+	current := "REMOVE"
+	if len(out.Item) > 0 {
+		current = fingerprint(out.Item)
+	}
+	if current == content {
+		l.s.versions.set(vk, version{stamp: st, content: content})
+		return OutcomeSkippedEqual, nil
+	}
+	if len(out.Item) > 0 {
+		known, ok := l.s.versions.get(vk)
+		switch {
+		case ok && known.content == current:
+			if known.after(st) {
+				return OutcomeSkippedNewer, nil
 			}
-			cond += "attribute_not_exists(" + alias + ")"
-			i++
+		case l.s.now().Sub(c.created) < unknownGrace+l.s.Lag():
+			return OutcomeFailed, fmt.Errorf("%s in %s: %w", table, dst, errVersionUnknown)
 		}
-		l.s.echo.add(echoKey(dst, l.table.Name, keyFP, content), now())
-		_, err := client.PutItem(ctx, &ddb.PutItemInput{
-			TableName: &table, Item: c.image,
-			ConditionExpression: &cond, ExpressionAttributeNames: names,
-		})
+	}
+	cond, names, values := unchanged(out.Item, c.keys)
+	l.s.echo.add(echoKey(dst, l.table.Name, keyFP, content), l.s.now(), st)
+	if c.remove {
+		_, err = client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: &table, Key: c.keys,
+			ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
+	} else {
+		_, err = client.PutItem(ctx, &ddb.PutItemInput{TableName: &table, Item: c.image,
+			ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
+	}
+	if err != nil {
+		l.s.echo.consume(echoKey(dst, l.table.Name, keyFP, content))
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			l.s.echo.consume(echoKey(dst, l.table.Name, keyFP, content))
-			return OutcomeSkippedPresent, nil
+			return OutcomeFailed, fmt.Errorf("%s in %s changed while replicating; retrying", table, dst)
 		}
-		if err != nil {
-			l.s.echo.consume(echoKey(dst, l.table.Name, keyFP, content))
-			return OutcomeFailed, fmt.Errorf("put into %s in %s: %w", table, dst, err)
-		}
-		return OutcomeApplied, nil
-
-	default:
-		out, err := client.GetItem(ctx, &ddb.GetItemInput{TableName: &table, Key: c.keys, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return OutcomeFailed, fmt.Errorf("read %s in %s: %w", table, dst, err)
-		}
-		if len(out.Item) > 0 && fingerprint(out.Item) == content {
-			return OutcomeSkippedEqual, nil
-		}
-		l.s.echo.add(echoKey(dst, l.table.Name, keyFP, content), now())
-		if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: &table, Item: c.image}); err != nil {
-			l.s.echo.consume(echoKey(dst, l.table.Name, keyFP, content))
-			return OutcomeFailed, fmt.Errorf("put into %s in %s: %w", table, dst, err)
-		}
-		return OutcomeApplied, nil
+		return OutcomeFailed, fmt.Errorf("write %s in %s: %w", table, dst, err)
 	}
+	return OutcomeApplied, nil
 }
 
-// CompletedClaim is Table.LakeObject for the worker's idempotency table: a
-// COMPLETED claim's result is the lake key its region wrote.
-func CompletedClaim(item map[string]types.AttributeValue) (region, key string, ok bool) {
-	str := func(name string) string {
-		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-			return v.Value
+// unchanged is a condition that holds while the item is exactly item (or
+// absent, for an absent item): every attribute equal.
+func unchanged(item, keys map[string]types.AttributeValue) (string, map[string]string, map[string]types.AttributeValue) {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	if len(item) == 0 {
+		for k := range keys {
+			return "attribute_not_exists(#k)", map[string]string{"#k": k}, nil
 		}
-		return ""
 	}
-	if str("status") != "COMPLETED" || str("region") == "" || str("result") == "" {
-		return "", "", false
+	attrs := make([]string, 0, len(item))
+	for a := range item {
+		attrs = append(attrs, a)
 	}
-	return str("region"), str("result"), true
+	sort.Strings(attrs)
+	cond := ""
+	for i, a := range attrs {
+		n, v := fmt.Sprintf("#a%d", i), fmt.Sprintf(":a%d", i)
+		names[n], values[v] = a, item[a]
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += n + " = " + v
+	}
+	return cond, names, values
 }

@@ -1,8 +1,9 @@
 // Command replication-standin is the local stack's DEVELOPMENT-ONLY stand-in
-// for DynamoDB global-table replication and S3 cross-region replication,
-// which moto does not do (see dev/replication). It reads the stack
-// description (the infrastructure's outputs) for the table and bucket names
-// of every region and replicates between them until stopped.
+// for DynamoDB global-table replication, which moto does not do (see
+// dev/replication). It reads the stack description (the infrastructure's
+// outputs) for the table names of every region and replicates between them,
+// last writer wins per item, until stopped. Lakes are not replicated: every
+// region's worker writes its own.
 //
 //	replication-standin -outputs .local/infra/outputs.json -listen 127.0.0.1:9190 -lag 200ms
 package main
@@ -36,11 +37,10 @@ func main() {
 }
 
 func run() error {
-	outputs := flag.String("outputs", ".local/infra/outputs.json", "stack description (per-region table and bucket names)")
+	outputs := flag.String("outputs", ".local/infra/outputs.json", "stack description (per-region table names)")
 	listen := flag.String("listen", "127.0.0.1:9190", "admin API and metrics (loopback only)")
 	lag := flag.Duration("lag", 200*time.Millisecond, "hold every change this long before applying it")
 	poll := flag.Duration("poll", 200*time.Millisecond, "stream polling interval")
-	lakeEvery := flag.Duration("lake-interval", 30*time.Second, "interval of the full bucket listings (objects named by completed claims are copied at once)")
 	checkpoints := flag.String("checkpoint-dir", "", "keep stream positions here across restarts")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*listen); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
@@ -58,9 +58,8 @@ func run() error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := awsconfig.NewRequestCounter(reg)
 	clients := map[string]replication.Clients{}
-	events := replication.Table{Name: "events", Kind: replication.AppendOnly, ByRegion: map[string]string{}}
-	claims := replication.Table{Name: "idempotency", Kind: replication.Mutable, ByRegion: map[string]string{}, LakeObject: replication.CompletedClaim}
-	buckets := map[string]string{}
+	events := replication.Table{Name: "events", ByRegion: map[string]string{}}
+	claims := replication.Table{Name: "idempotency", ByRegion: map[string]string{}}
 	for region, r := range out.Regions {
 		cfg, err := awsconfig.Load(ctx, region, awsconfig.Options{Counter: counter})
 		if err != nil {
@@ -69,11 +68,10 @@ func run() error {
 		clients[region] = replication.NewClients(cfg)
 		events.ByRegion[region] = r.EventTable
 		claims.ByRegion[region] = r.IdempotencyTable
-		buckets[region] = r.LakeBucket
 	}
 	s, err := replication.New(clients, replication.Config{
-		Tables: []replication.Table{events, claims}, Buckets: buckets,
-		Lag: *lag, PollInterval: *poll, LakeInterval: *lakeEvery, CheckpointDir: *checkpoints,
+		Tables: []replication.Table{events, claims},
+		Lag:    *lag, PollInterval: *poll, CheckpointDir: *checkpoints,
 		Logger: log, Registry: reg,
 	})
 	if err != nil {

@@ -1,8 +1,10 @@
 # The region's data lake: versioned, encrypted with the region's own key
 # (SSE-KMS with bucket keys, so each object does not cost a KMS call),
-# private, owner-enforced, TLS-only, tiered by age. Cross-region replication
-# both ways is in the lake-replication module (global layer), because each
-# direction needs the other region's bucket and key to exist.
+# private, owner-enforced, TLS-only, tiered by age. There is no S3
+# replication between the regions' lakes: each region's worker writes its
+# own lake from its own copy of every event, with conditional writes that
+# converge two versions of one operation on the earliest (ADR 0071); a
+# replica written by S3 would bypass those conditions.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -32,7 +34,6 @@ resource "aws_kms_key" "lake" {
 }
 
 resource "aws_kms_alias" "lake" {
-  # Fixed per region, so the replication of another region can find it.
   name          = "alias/sales-lake"
   target_key_id = aws_kms_key.lake.key_id
 }

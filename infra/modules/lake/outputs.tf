@@ -9,7 +9,7 @@ output "bucket_arn" {
 }
 
 output "kms_key_arn" {
-  description = "Key encrypting the lake: writers need kms:GenerateDataKey, readers kms:Decrypt, and replication from other regions kms:Encrypt."
+  description = "Key encrypting the lake: writers need kms:GenerateDataKey and kms:Decrypt (a merge reads the object it compares), readers kms:Decrypt."
   value       = aws_kms_key.lake.arn
 }
 

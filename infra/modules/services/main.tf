@@ -14,7 +14,9 @@ locals {
   # The worker drains within STOP_TIMEOUT; ECS kills 5 s later.
   worker_stop_timeout = var.worker_stop_timeout_seconds + 5
 
-  lake_prefixes = ["sales", "cancellations", "reprocess"]
+  # What the worker writes: records, reprocessing generations and the
+  # conflict records of operations two regions wrote as two versions.
+  lake_prefixes = ["sales", "cancellations", "reprocess", "conflicts"]
 }
 
 module "cluster" {
@@ -160,21 +162,24 @@ data "aws_iam_policy_document" "worker" {
     resources = [var.idempotency_table_arn]
   }
 
+  # SaleProcessed in the completion transaction; the merge of two
+  # versions of one operation is a conditional put (ALL_OLD on failure).
   statement {
     sid       = "AppendSaleProcessed"
-    actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"]
     resources = [var.event_table_arn]
   }
 
+  # Conditional puts; a duplicate reads the object to compare versions.
   statement {
     sid       = "WriteLakePrefixes"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:GetObject"]
     resources = [for p in local.lake_prefixes : "${var.lake_bucket_arn}/${p}/*"]
   }
 
   statement {
     sid       = "EncryptLakeObjects"
-    actions   = ["kms:GenerateDataKey"]
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [var.lake_kms_key_arn]
   }
 

@@ -1,8 +1,0 @@
-# Global unit lake-replication: defined once in infra/terragrunt/_envcommon/global/lake-replication.hcl.
-include "root" {
-  path = "${get_repo_root()}/terragrunt.hcl"
-}
-
-include "envcommon" {
-  path = "${get_repo_root()}/infra/terragrunt/_envcommon/global/lake-replication.hcl"
-}
