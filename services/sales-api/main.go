@@ -60,12 +60,18 @@ func run(ctx context.Context, lookup func(string) (string, bool)) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	counter := awsconfig.NewRequestCounter(reg)
-	awsCfg, err := awsconfig.Load(ctx, cfg.Region, awsconfig.Options{Counter: counter})
+	// Every SDK attempt, retries and backoff included, fits in a request's
+	// budget: no attempt starts after the client got its answer.
+	awsCfg, err := awsconfig.Load(ctx, cfg.Region, awsconfig.Options{
+		Counter: counter, MaxAttempts: 3, AttemptTimeout: cfg.RequestTimeout / 3,
+	})
 	if err != nil {
 		return err
 	}
 	dynamo := ddb.NewFromConfig(awsCfg)
-	events := store.New(dynamo, cfg.Table)
+	// Every append checks this region's write gate in the same transaction:
+	// once a failover closed it, nothing commits here (invariant 8).
+	events := store.New(dynamo, cfg.Table).Gated(cfg.Region)
 	watcher := regionstate.NewWatcher(
 		regionstate.SSM{Client: ssm.NewFromConfig(awsCfg), Name: cfg.StateParameter},
 		regionstate.WatcherOptions{TTL: cfg.StateTTL, MaxStale: cfg.StateMaxStale, Logger: log, Registerer: reg},
@@ -90,13 +96,14 @@ func run(ctx context.Context, lookup func(string) (string, bool)) error {
 	}
 
 	api := httpapi.New(httpapi.Deps{
-		Service:    &app.Service{Store: events, Region: cfg.Region, State: watcher},
-		Ready:      ready,
-		Logger:     log,
-		Registry:   reg,
-		Version:    httpapi.Version{Version: version, Commit: commit, Region: cfg.Region},
-		RetryAfter: int(cfg.StateTTL.Seconds()) + 1,
-		AccessLog:  cfg.AccessLog,
+		Service:        &app.Service{Store: events, Region: cfg.Region, State: watcher},
+		Ready:          ready,
+		Logger:         log,
+		Registry:       reg,
+		Version:        httpapi.Version{Version: version, Commit: commit, Region: cfg.Region},
+		RetryAfter:     int(cfg.StateTTL.Seconds()) + 1,
+		AccessLog:      cfg.AccessLog,
+		RequestTimeout: cfg.RequestTimeout,
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {

@@ -29,10 +29,25 @@ type Store interface {
 	// that two regions wrote within the replication lag converge to one:
 	// every replica merges toward the same version, whatever it saw first.
 	Merge(ctx context.Context, e domain.Envelope) (kept domain.Envelope, err error)
+	// Void makes sure e can never be written afterwards: it occupies e's
+	// free position with a void, an item that holds no event and that
+	// every reader skips. It is what a writer does when it must answer a
+	// client before knowing whether its append committed (a deadline): it
+	// returns nil when the position is void (the append did not happen
+	// and never will, whatever is still in flight), or a *ConflictError
+	// naming the event there (domain.SameVersion with e: the append did
+	// commit). Append writes over a void, so a retry of the operation can
+	// still happen.
+	Void(ctx context.Context, e domain.Envelope) error
 	// Load returns the sale's events in position order, read strongly
 	// consistently. An unknown sale has no events and no error.
 	Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, error)
 }
+
+// ErrWritesClosed is returned by an append in a region whose write gate a
+// failover has closed: nothing commits there any more, whatever a
+// service's cached region state says (invariant 8).
+var ErrWritesClosed = errors.New("writes are closed in this region")
 
 // ErrConflict is matched by every *ConflictError.
 var ErrConflict = errors.New("event position already taken")

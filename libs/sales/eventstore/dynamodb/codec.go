@@ -28,7 +28,31 @@ const (
 	AttrOccurredAt       = "occurred_at"
 	AttrCorrelationID    = "correlation_id"
 	AttrData             = "data"
+	// AttrVoidID marks a void item (eventstore.Store.Void): it holds the id
+	// of the abandoned write it fences; the item holds no event.
+	AttrVoidID = "void_id"
 )
+
+// isVoid reports whether an item is a void.
+func isVoid(item map[string]types.AttributeValue) bool { return item[AttrVoidID] != nil }
+
+// IsVoidImage reports whether a stream image is a void: stream readers skip
+// it (it is no event, and it has no origin region).
+func IsVoidImage(image map[string]events.DynamoDBAttributeValue) bool {
+	_, ok := image[AttrVoidID]
+	return ok
+}
+
+// voidItem is the void fencing e's position.
+func voidItem(e domain.Envelope) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrSaleID:     &types.AttributeValueMemberS{Value: e.SaleID.String()},
+		AttrPosition:   &types.AttributeValueMemberS{Value: e.Position()},
+		AttrVoidID:     &types.AttributeValueMemberS{Value: uuid.NewString()},
+		AttrEventID:    &types.AttributeValueMemberS{Value: e.EventID.String()},
+		AttrOccurredAt: &types.AttributeValueMemberS{Value: e.OccurredAt.UTC().Format(time.RFC3339Nano)},
+	}
+}
 
 // maxDepth bounds nesting in decoded values: events are shallow, and a
 // hostile or corrupt image must not recurse without limit.

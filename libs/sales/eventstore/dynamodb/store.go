@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
@@ -19,19 +20,33 @@ import (
 // API is the part of the DynamoDB client the store uses.
 type API interface {
 	PutItem(ctx context.Context, in *ddb.PutItemInput, opts ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, opts ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *ddb.QueryInput, opts ...func(*ddb.Options)) (*ddb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput, opts ...func(*ddb.Options)) (*ddb.TransactWriteItemsOutput, error)
 }
 
 // Store implements eventstore.Store on one table.
 type Store struct {
 	client API
 	table  string
+	// gate, when set, is the region whose write gate every Append checks.
+	gate string
 }
 
 var _ eventstore.Store = (*Store)(nil)
 
 // New returns a store on table.
 func New(client API, table string) *Store { return &Store{client: client, table: table} }
+
+// Gated returns the store with every Append checked against region's
+// write gate in the same transaction (gate.go): one TransactWriteItems
+// instead of one PutItem, still one request per append. A closed gate is
+// eventstore.ErrWritesClosed.
+func (s *Store) Gated(region string) *Store {
+	g := *s
+	g.gate = region
+	return &g
+}
 
 // Table is the table's name.
 func (s *Store) Table() string { return s.table }
@@ -55,33 +70,72 @@ func (s *Store) PutInput(e domain.Envelope) (*ddb.PutItemInput, error) {
 	}, nil
 }
 
-// Append implements eventstore.Store with one conditional PutItem.
+// Append implements eventstore.Store with one conditional PutItem (one
+// TransactWriteItems with the write gate's check when Gated).
 //
 // A put whose answer was lost is retried by the SDK, and the retry then
 // fails its condition because the first attempt succeeded. The store asks
-// for the item that is there (ALL_OLD) and treats its own event id as
-// success.
+// for the item that is there (ALL_OLD) and treats its own version as
+// success. A void at the position (Void) is deleted, conditionally, and the
+// put made again: the operation may still happen, only the abandoned
+// attempt may not.
 func (s *Store) Append(ctx context.Context, e domain.Envelope) error {
 	in, err := s.PutInput(e)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.PutItem(ctx, in)
-	if err == nil {
-		return nil
+	for range maxMergeAttempts {
+		err = s.put(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("append %s to sale %s: %w", e.EventType, e.SaleID, err)
+		}
+		if !isVoid(ccf.Item) {
+			return conflict(ccf.Item, e)
+		}
+		if err := s.deleteVoid(ctx, ccf.Item); err != nil {
+			return err
+		}
 	}
-	return ConflictOrError(err, e)
+	return fmt.Errorf("append %s to sale %s: the position kept changing (%d attempts)", e.EventType, e.SaleID, maxMergeAttempts)
 }
 
-// ConflictOrError turns a failed conditional append of e into nil (the item
-// there is e itself), a *eventstore.ConflictError, or the wrapped error.
-func ConflictOrError(err error, e domain.Envelope) error {
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return fmt.Errorf("append %s to sale %s: %w", e.EventType, e.SaleID, err)
+// put makes one conditional put, through the write gate when there is one.
+// A failed condition on the put is a *types.ConditionalCheckFailedException
+// carrying the item there, whichever way the put was made.
+func (s *Store) put(ctx context.Context, in *ddb.PutItemInput) error {
+	if s.gate == "" {
+		_, err := s.client.PutItem(ctx, in)
+		return err
 	}
-	return conflict(ccf.Item, e)
+	_, err := s.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
+			ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		GateCheck(s.table, s.gate),
+	}})
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 2 {
+		return err
+	}
+	put, gate := tce.CancellationReasons[0], tce.CancellationReasons[1]
+	switch {
+	case aws.ToString(gate.Code) == codeConditionFailed:
+		return eventstore.ErrWritesClosed
+	case aws.ToString(put.Code) == codeConditionFailed:
+		return &types.ConditionalCheckFailedException{Message: put.Message, Item: put.Item}
+	}
+	return err
 }
+
+// codeConditionFailed is a transaction's cancellation reason for a failed
+// condition (DynamoDB API reference, TransactWriteItems).
+const codeConditionFailed = "ConditionalCheckFailed"
 
 func conflict(item map[string]types.AttributeValue, e domain.Envelope) error {
 	cerr := &eventstore.ConflictError{Position: e.Position()}
@@ -126,6 +180,10 @@ func (s *Store) Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, 
 		if len(ccf.Item) == 0 {
 			// Deleted meanwhile (a test's cleanup): put it again.
 			in, _ = s.PutInput(e)
+			continue
+		}
+		if isVoid(ccf.Item) {
+			in = s.replaceInput(in.Item, ccf.Item)
 			continue
 		}
 		stored, derr := DecodeItem(ccf.Item)
@@ -197,6 +255,9 @@ func (s *Store) Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, 
 			return nil, fmt.Errorf("load sale %s: %w", saleID, err)
 		}
 		for _, item := range page.Items {
+			if isVoid(item) {
+				continue
+			}
 			e, err := DecodeItem(item)
 			if err != nil {
 				return nil, fmt.Errorf("load sale %s: %w", saleID, err)
@@ -213,3 +274,47 @@ func (s *Store) Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Void implements eventstore.Store: one conditional PutItem of a void item
+// at e's position (never through the write gate: a fence must always be
+// writable).
+func (s *Store) Void(ctx context.Context, e domain.Envelope) error {
+	item := voidItem(e)
+	_, err := s.client.PutItem(ctx, &ddb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                item,
+		ConditionExpression:                 ptr(appendCondition),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &ccf):
+		return fmt.Errorf("void %s of sale %s: %w", e.EventType, e.SaleID, err)
+	case isVoid(ccf.Item):
+		return nil
+	}
+	cerr := &eventstore.ConflictError{Position: e.Position()}
+	if existing, derr := DecodeItem(ccf.Item); derr == nil {
+		cerr.Existing = &existing
+	}
+	return cerr
+}
+
+// deleteVoid removes a void so the operation can be written, only if that
+// very void is still there.
+func (s *Store) deleteVoid(ctx context.Context, void map[string]types.AttributeValue) error {
+	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName:                &s.table,
+		Key:                      map[string]types.AttributeValue{AttrSaleID: void[AttrSaleID], AttrPosition: void[AttrPosition]},
+		ConditionExpression:      ptr("#v = :v"),
+		ExpressionAttributeNames: map[string]string{"#v": AttrVoidID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": void[AttrVoidID]},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("clear the void at %v: %w", void[AttrPosition], err)
+	}
+	return nil // deleted, or someone else replaced it: the next put decides
+}

@@ -54,8 +54,8 @@ func TestRetryAfterLostAnswerIsSuccess(t *testing.T) {
 	if err := s.Append(context.Background(), e); err != nil {
 		t.Fatalf("append whose retry found its own item: %v, want success", err)
 	}
-	other := created(t)
-	other.SaleID = e.SaleID
+	other := e // another request's version of the same operation
+	other.CorrelationID = "another request"
 	err := s.Append(context.Background(), other)
 	var cerr *eventstore.ConflictError
 	if !errors.As(err, &cerr) || cerr.Existing == nil || cerr.Existing.EventID != e.EventID {
@@ -83,6 +83,77 @@ func TestAppendCostsOnePutAndLoadOneQuery(t *testing.T) {
 	want := awsconfig.Counts{"DynamoDB.PutItem": 1, "DynamoDB.Query": 1}
 	if got.String() != want.String() {
 		t.Errorf("calls %v, want %v", got, want)
+	}
+}
+
+// The write gate: a gated append checks the region's gate in the same
+// transaction (still one request); once the gate is closed nothing is
+// written, and an ungated writer (the merge, other regions) is not fenced.
+func TestWriteGateFencesTheRegionsAppends(t *testing.T) {
+	moto := motoserver.Shared(t)
+	counter := awsconfig.NewRequestCounter(nil)
+	client := ddb.NewFromConfig(moto.TestConfig(t, "us-east-1", awsconfig.Options{Counter: counter}))
+	name := motoserver.UniqueName(t, "events")
+	awsfixtures.EventStoreTable(t, client, name)
+	ctx := context.Background()
+	s := store.New(client, name).Gated("us-east-1")
+
+	before := counter.Operations()
+	open := created(t)
+	if err := s.Append(ctx, open); err != nil {
+		t.Fatalf("append with no gate item (open): %v", err)
+	}
+	if got, want := counter.Operations().Sub(before).String(), (awsconfig.Counts{"DynamoDB.TransactWriteItems": 1}).String(); got != want {
+		t.Errorf("a gated append cost %s, want %s", got, want)
+	}
+	if err := store.SetGate(ctx, client, name, "us-east-1", store.GateClosed, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	closed := created(t)
+	if err := s.Append(ctx, closed); !errors.Is(err, eventstore.ErrWritesClosed) {
+		t.Fatalf("append through a closed gate: %v, want ErrWritesClosed", err)
+	}
+	if got, _ := s.Load(ctx, closed.SaleID); len(got) != 0 {
+		t.Fatal("a closed gate let the event through")
+	}
+	if err := s.Gated("sa-east-1").Append(ctx, closed); err != nil {
+		t.Fatalf("another region's gate is open: %v", err)
+	}
+	if st, err := store.Gate(ctx, client, name, "us-east-1"); err != nil || st != store.GateClosed {
+		t.Fatalf("gate reads %q, %v", st, err)
+	}
+	if err := store.SetGate(ctx, client, name, "us-east-1", store.GateOpen, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, created(t)); err != nil {
+		t.Fatalf("append through a reopened gate: %v", err)
+	}
+}
+
+// A void fences the abandoned attempt itself: the very PutItem, arriving
+// after the void (a request delayed in the network, an SDK retry), fails
+// its condition and writes nothing.
+func TestVoidFencesALateAttempt(t *testing.T) {
+	moto := motoserver.Shared(t)
+	client := ddb.NewFromConfig(moto.TestConfig(t, "us-east-1", awsconfig.Options{}))
+	name := motoserver.UniqueName(t, "events")
+	awsfixtures.EventStoreTable(t, client, name)
+	ctx := context.Background()
+	s := store.New(client, name)
+	e := created(t)
+	if err := s.Void(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	late, err := s.PutInput(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if _, err := client.PutItem(ctx, late); !errors.As(err, &ccf) {
+		t.Fatalf("the late attempt after the void: %v, want its condition to fail", err)
+	}
+	if got, err := s.Load(ctx, e.SaleID); err != nil || len(got) != 0 {
+		t.Fatalf("after the void and the late attempt the sale reads %v, %v; want nothing", got, err)
 	}
 }
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"OneOperationInTwoRegionsIsOneItem", oneOperationTwoRegions},
 		{"MergeKeepsTheEarliestVersion", mergeKeepsEarliest},
 		{"LegacyLayoutOrdersByVersion", loadOrdersLegacy},
+		{"VoidFencesTheAbandonedWriteNotTheOperation", voidFences},
 		{"ConcurrentAppendersOneWins", concurrentAppenders},
 		{"SalesAreIsolated", salesIsolated},
 	}
@@ -209,6 +210,45 @@ func mergeKeepsEarliest(t *testing.T, s eventstore.Store) {
 	got := load(t, s, sale)
 	if len(got) != 1 || !domain.SameVersion(got[0], early) {
 		t.Errorf("store holds %+v, want only the earliest version", got)
+	}
+}
+
+// A writer that must answer before knowing whether its append committed
+// voids the position: readers see nothing, a void twice is still a void,
+// a void over the committed event names it, and the operation itself (a
+// retry with the same key) can still be written over the void.
+func voidFences(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	sale := uuid.New()
+	e := created(t, sale, "us-east-1")
+	for range 2 {
+		if err := s.Void(ctx, e); err != nil {
+			t.Fatalf("void of a free position: %v", err)
+		}
+	}
+	if got := load(t, s, sale); len(got) != 0 {
+		t.Fatalf("a void reads as %d events, want none", len(got))
+	}
+	retry := e
+	retry.CorrelationID = "retry with the same key"
+	mustAppend(t, s, retry)
+	if got := load(t, s, sale); len(got) != 1 || !domain.SameVersion(got[0], retry) {
+		t.Fatalf("after the retry the store holds %+v", got)
+	}
+	var cerr *eventstore.ConflictError
+	if err := s.Void(ctx, retry); !errors.As(err, &cerr) || cerr.Existing == nil || !domain.SameVersion(*cerr.Existing, retry) {
+		t.Fatalf("void over the committed event: %v, want a conflict naming it", err)
+	}
+	// A cancel voided, then done by another request: one cancellation.
+	x := envelope(t, sale, 2, "us-east-1", domain.SaleCancelled{})
+	if err := s.Void(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := s.Merge(ctx, x); err != nil || !domain.SameVersion(kept, x) {
+		t.Fatalf("merge over a void: %+v, %v", kept, err)
+	}
+	if got := load(t, s, sale); len(got) != 2 {
+		t.Fatalf("store holds %d events, want 2", len(got))
 	}
 }
 

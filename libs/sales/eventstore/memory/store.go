@@ -5,7 +5,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/google/uuid"
@@ -18,10 +17,24 @@ import (
 type Store struct {
 	mu    sync.RWMutex
 	sales map[uuid.UUID]map[string]domain.Envelope
+	voids map[uuid.UUID]map[string]bool
+	// closed is the write gate (SetWritesClosed).
+	closed bool
+}
+
+// SetWritesClosed closes or opens the store's write gate, as a failover
+// does for a region: a closed gate fails every Append with
+// eventstore.ErrWritesClosed.
+func (s *Store) SetWritesClosed(closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = closed
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{sales: map[uuid.UUID]map[string]domain.Envelope{}} }
+func New() *Store {
+	return &Store{sales: map[uuid.UUID]map[string]domain.Envelope{}, voids: map[uuid.UUID]map[string]bool{}}
+}
 
 var _ eventstore.Store = (*Store)(nil)
 
@@ -33,6 +46,10 @@ func (s *Store) Append(_ context.Context, e domain.Envelope) error {
 	pos := e.Position()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return eventstore.ErrWritesClosed
+	}
+	delete(s.voids[e.SaleID], pos)
 	events := s.sales[e.SaleID]
 	if events == nil {
 		events = map[string]domain.Envelope{}
@@ -48,22 +65,39 @@ func (s *Store) Append(_ context.Context, e domain.Envelope) error {
 	return nil
 }
 
-// Merge implements eventstore.Store.
-func (s *Store) Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, error) {
-	if err := s.Append(ctx, e); err == nil {
-		return e, nil
-	} else if !errors.Is(err, eventstore.ErrConflict) {
+// Merge implements eventstore.Store (never gated, like the DynamoDB store:
+// a merge converges what was written, it accepts nothing new).
+func (s *Store) Merge(_ context.Context, e domain.Envelope) (domain.Envelope, error) {
+	if err := e.Validate(); err != nil {
 		return domain.Envelope{}, err
 	}
+	pos := e.Position()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	events := s.sales[e.SaleID]
-	pos := e.Position()
-	if old := events[pos]; !domain.Earlier(e, old) {
+	delete(s.voids[e.SaleID], pos)
+	if s.sales[e.SaleID] == nil {
+		s.sales[e.SaleID] = map[string]domain.Envelope{}
+	}
+	if old, taken := s.sales[e.SaleID][pos]; taken && !domain.Earlier(e, old) {
 		return old, nil
 	}
-	events[pos] = e
+	s.sales[e.SaleID][pos] = e
 	return e, nil
+}
+
+// Void implements eventstore.Store.
+func (s *Store) Void(_ context.Context, e domain.Envelope) error {
+	pos := e.Position()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, taken := s.sales[e.SaleID][pos]; taken {
+		return &eventstore.ConflictError{Position: pos, Existing: &old}
+	}
+	if s.voids[e.SaleID] == nil {
+		s.voids[e.SaleID] = map[string]bool{}
+	}
+	s.voids[e.SaleID][pos] = true
+	return nil
 }
 
 // Load implements eventstore.Store.

@@ -21,6 +21,13 @@ var (
 	ErrRegionNotActive = errors.New("region is not accepting writes")
 	// ErrIdempotencyKeyReused: the key was first used with another body.
 	ErrIdempotencyKeyReused = errors.New("idempotency key already used with a different request")
+	// ErrNotCommitted: the write did not commit within the request's
+	// budget, and its position was voided, so it never will: the client may
+	// retry (the same Idempotency-Key included).
+	ErrNotCommitted = errors.New("the write did not complete in time and was cancelled")
+	// ErrOutcomeUnknown: neither the write nor its void answered in time;
+	// only a retry with the same Idempotency-Key is safe.
+	ErrOutcomeUnknown = errors.New("the outcome of the write is unknown")
 )
 
 // StateReader tells whether this region takes writes; a
@@ -36,6 +43,10 @@ type Service struct {
 	State  StateReader
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// VoidTimeout bounds the void that settles a write whose outcome the
+	// request's budget did not see (default 1 s): the request's budget plus
+	// it stays below the edge's integration timeout.
+	VoidTimeout time.Duration
 }
 
 // idempotencyNamespace scopes sale ids derived from Idempotency-Key values.
@@ -105,7 +116,7 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	err = s.Store.Append(ctx, e)
+	err = s.append(ctx, e)
 	var conflict *eventstore.ConflictError
 	if errors.As(err, &conflict) && conflict.Existing != nil && cmd.IdempotencyKey != "" {
 		// A concurrent request with the same key won the race.
@@ -165,8 +176,43 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID, correlationID string
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Append(ctx, e); err != nil && !errors.Is(err, eventstore.ErrConflict) {
+	if err := s.append(ctx, e); err != nil && !errors.Is(err, eventstore.ErrConflict) {
 		return err
 	}
 	return nil
+}
+
+// append writes e, and settles a write whose outcome it could not see (a
+// timeout, a reset connection, a store that kept failing) before the
+// client hears anything: it voids e's position, so that an attempt still
+// in flight can never commit after the client was told it failed
+// (invariant 7). The void either lands (ErrNotCommitted: nothing was
+// written, nothing will be), or finds what is there: e itself (it did
+// commit: success) or another version (the caller's conflict handling).
+// Only when the void cannot be settled either is the outcome unknown.
+func (s *Service) append(ctx context.Context, e domain.Envelope) error {
+	err := s.Store.Append(ctx, e)
+	if err == nil || errors.Is(err, eventstore.ErrConflict) || errors.Is(err, eventstore.ErrWritesClosed) || errors.Is(err, domain.ErrMalformedEnvelope) {
+		return err
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.voidTimeout())
+	defer cancel()
+	verr := s.Store.Void(vctx, e)
+	var conflict *eventstore.ConflictError
+	switch {
+	case verr == nil:
+		return fmt.Errorf("%w: %v", ErrNotCommitted, err)
+	case errors.As(verr, &conflict) && conflict.Existing != nil && domain.SameVersion(*conflict.Existing, e):
+		return nil
+	case errors.As(verr, &conflict):
+		return verr
+	}
+	return fmt.Errorf("%w: %v; void: %v", ErrOutcomeUnknown, err, verr)
+}
+
+func (s *Service) voidTimeout() time.Duration {
+	if s.VoidTimeout > 0 {
+		return s.VoidTimeout
+	}
+	return time.Second
 }

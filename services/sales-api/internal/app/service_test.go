@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/salesplatform/libs/sales/domain"
+	"github.com/salesplatform/libs/sales/eventstore"
 	"github.com/salesplatform/libs/sales/eventstore/memory"
 	"github.com/salesplatform/libs/sales/regionstate"
 )
@@ -171,4 +172,77 @@ func (r *racingStore) Load(ctx context.Context, id uuid.UUID) ([]domain.Envelope
 		return nil, nil
 	}
 	return r.Store.Load(ctx, id)
+}
+
+// flakyStore fails Append with a timeout, having written (lost answer) or
+// not, and can fail Void as well.
+type flakyStore struct {
+	*memory.Store
+	commit   bool  // the timed-out append did reach the store
+	voidErr  error // Void's own failure
+	appended int
+}
+
+var errTimeout = errors.New("operation error DynamoDB: PutItem, context deadline exceeded")
+
+func (f *flakyStore) Append(ctx context.Context, e domain.Envelope) error {
+	f.appended++
+	if f.appended > 1 { // a later request: the store works again
+		return f.Store.Append(ctx, e)
+	}
+	if f.commit {
+		if err := f.Store.Append(ctx, e); err != nil {
+			return err
+		}
+	}
+	return errTimeout
+}
+
+func (f *flakyStore) Void(ctx context.Context, e domain.Envelope) error {
+	if f.voidErr != nil {
+		return f.voidErr
+	}
+	return f.Store.Void(ctx, e)
+}
+
+// A write whose outcome the request could not see is settled before the
+// client hears anything: committed → 201 as usual; not committed → voided
+// (ErrNotCommitted: nothing will be written) and a retry with the key still
+// creates the sale; unsettleable → ErrOutcomeUnknown, never a plain 500.
+func TestAWriteWhoseOutcomeIsUnknownIsSettledBeforeAnswering(t *testing.T) {
+	ctx := context.Background()
+	cmd := CreateSale{Sale: domain.SaleCreated{Product: "Livro", Amount: 1050}, IdempotencyKey: "order-7"}
+	newSvc := func(f *flakyStore) *Service {
+		return &Service{Store: f, Region: "us-east-1", State: activeState{}}
+	}
+
+	committed := &flakyStore{Store: memory.New(), commit: true}
+	if got, err := newSvc(committed).Create(ctx, cmd); err != nil || got.Sale.Product != "Livro" {
+		t.Fatalf("committed behind a timeout: %+v, %v; want the sale", got, err)
+	}
+
+	lost := &flakyStore{Store: memory.New()}
+	svc := newSvc(lost)
+	if _, err := svc.Create(ctx, cmd); !errors.Is(err, ErrNotCommitted) {
+		t.Fatalf("not committed behind a timeout: %v, want ErrNotCommitted", err)
+	}
+	if sale, err := svc.Get(ctx, SaleIDForKey(cmd.IdempotencyKey)); !errors.Is(err, domain.ErrSaleNotFound) {
+		t.Fatalf("after the void the sale reads %+v, %v; want not found", sale, err)
+	}
+	if got, err := svc.Create(ctx, cmd); err != nil || got.Replayed {
+		t.Fatalf("the client's retry with the same key: %+v, %v; want the sale created now", got, err)
+	}
+	if n := lost.Len(); n != 1 {
+		t.Fatalf("store holds %d events, want 1", n)
+	}
+
+	unknown := &flakyStore{Store: memory.New(), voidErr: errTimeout}
+	if _, err := newSvc(unknown).Create(ctx, cmd); !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("neither the write nor the void answered: %v, want ErrOutcomeUnknown", err)
+	}
+	closed := memory.New()
+	closed.SetWritesClosed(true)
+	if _, err := (&Service{Store: closed, Region: "us-east-1", State: activeState{}}).Create(ctx, cmd); !errors.Is(err, eventstore.ErrWritesClosed) {
+		t.Fatalf("closed gate: %v, want ErrWritesClosed", err)
+	}
 }

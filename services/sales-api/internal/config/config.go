@@ -29,8 +29,13 @@ type Config struct {
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
-	AccessLog       bool
+	// RequestTimeout is every request's budget for its AWS calls; with the
+	// one-second void that settles an unknown write it must stay below the
+	// edge's integration timeout (API Gateway's integration_timeout_ms,
+	// 10 s by default here).
+	RequestTimeout time.Duration
+	LogLevel       slog.Level
+	AccessLog      bool
 	// LegacyTopic is SNS_SALES_PROCESSING_TOPIC, accepted for compatibility:
 	// the API no longer publishes (the stream publisher does).
 	LegacyTopic string
@@ -49,6 +54,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		StateMaxStale:   r.Duration("REGION_STATE_MAX_STALE", 60*time.Second, time.Second, time.Hour),
 		ShutdownDelay:   r.Duration("SHUTDOWN_DELAY", 0, 0, time.Minute),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 5*time.Minute),
+		RequestTimeout:  r.Duration("REQUEST_TIMEOUT", 8*time.Second, time.Second, 28*time.Second),
 		LogLevel:        r.LogLevel("LOG_LEVEL", slog.LevelInfo),
 		AccessLog:       r.Bool("ACCESS_LOG", true),
 		LegacyTopic:     r.String("SNS_SALES_PROCESSING_TOPIC", ""),

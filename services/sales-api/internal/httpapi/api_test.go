@@ -340,6 +340,27 @@ func TestPassiveRegionRefusesWritesAndServesReads(t *testing.T) {
 	}
 }
 
+// A closed write gate (a failover moved writes away, whatever the cached
+// state says) is a 503 with Retry-After and writes nothing; reads go on.
+func TestClosedWriteGateRefusesWrites(t *testing.T) {
+	a := newAPI(t)
+	id := a.do("POST", "/sales", seedBody).json(t)["id"].(string)
+	a.store.SetWritesClosed(true)
+	for _, req := range [][2]string{{"POST", "/sales"}, {"DELETE", "/sales/" + id}} {
+		r := a.do(req[0], req[1], seedBody)
+		if r.status != 503 || r.header.Get("Retry-After") == "" {
+			t.Errorf("%s %s through a closed gate → %d, want 503 with Retry-After", req[0], req[1], r.status)
+		}
+		a.conform(req[0], map[string]string{"POST": "/sales", "DELETE": "/sales/{id}"}[req[0]], r)
+	}
+	if r := a.do("GET", "/sales/"+id, ""); r.status != 200 || r.json(t)["status"] != "CREATED" {
+		t.Errorf("read through a closed gate → %d %s", r.status, r.body)
+	}
+	if n := a.store.Len(); n != 1 {
+		t.Errorf("store holds %d events, want 1", n)
+	}
+}
+
 func TestProbesAndVersion(t *testing.T) {
 	a := newAPI(t)
 	for _, p := range []string{"/healthcheck", "/liveness", "/readiness", "/version", "/metrics", "/openapi.yaml"} {

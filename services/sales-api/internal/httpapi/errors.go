@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/salesplatform/libs/sales/domain"
+	"github.com/salesplatform/libs/sales/eventstore"
 	"github.com/salesplatform/services/sales-api/internal/app"
 )
 
@@ -33,6 +35,14 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusNotFound, "sale not found"
 	case errors.Is(err, app.ErrRegionNotActive):
 		return fiber.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, eventstore.ErrWritesClosed):
+		return fiber.StatusServiceUnavailable, "region is not accepting writes: writes moved to another region"
+	case errors.Is(err, app.ErrNotCommitted):
+		return fiber.StatusServiceUnavailable, "the request did not complete in time and nothing was written; retry"
+	case errors.Is(err, app.ErrOutcomeUnknown):
+		return fiber.StatusGatewayTimeout, "the request did not complete in time and its outcome is unknown; retry with the same Idempotency-Key"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fiber.StatusServiceUnavailable, "the request did not complete in time; retry"
 	case errors.Is(err, app.ErrIdempotencyKeyReused):
 		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
 	case errors.Is(err, errUnsupportedEncoding):

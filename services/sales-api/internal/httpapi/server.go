@@ -22,6 +22,9 @@ import (
 // BodyLimit is the largest request body accepted (413 above it).
 const BodyLimit = 64 << 10
 
+// DefaultRequestTimeout is a request's default budget (Deps.RequestTimeout).
+const DefaultRequestTimeout = 8 * time.Second
+
 //go:embed openapi.yaml
 var OpenAPI []byte
 
@@ -48,6 +51,11 @@ type Deps struct {
 	AccessLog bool
 	// Timeouts of the server (ReadTimeout also bounds slow bodies).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// RequestTimeout is every request's budget for its AWS calls (default
+	// 8 s): below the edge's integration timeout (API Gateway: 10 s), so
+	// the client hears the API's answer, never the edge's 504, and no SDK
+	// attempt starts after that answer.
+	RequestTimeout time.Duration
 }
 
 // New builds the Fiber app.
@@ -81,9 +89,13 @@ func New(d Deps) *fiber.App {
 		Immutable: true,
 	})
 	m := newHTTPMetrics(d.Registry)
+	budget := orDefault(d.RequestTimeout, DefaultRequestTimeout)
 	a.Use(func(c *fiber.Ctx) error {
 		start := time.Now()
 		c.Set(fiber.HeaderXRequestID, requestID(c))
+		ctx, cancel := context.WithTimeout(c.UserContext(), budget)
+		defer cancel()
+		c.SetUserContext(ctx)
 		err := c.Next()
 		if err != nil {
 			if herr := a.ErrorHandler(c, err); herr != nil {
