@@ -243,7 +243,7 @@ func (h *streamHandler) item(rec events.DynamoDBEventRecord) Item {
 		h.s.Start.Position.Type == streams.AtTimestamp && !created.IsZero() && created.Before(h.s.Start.Position.Timestamp):
 		it.Skip = SkipBeforeStart
 		return it
-	case rec.EventName != string(events.DynamoDBOperationTypeInsert):
+	case rec.EventName != string(events.DynamoDBOperationTypeInsert), store.IsVoidImage(rec.Change.NewImage):
 		it.Skip = SkipNotInsert
 		return it
 	}

@@ -26,6 +26,9 @@ type Stats struct {
 	Published         int
 	SkippedReplicated int
 	SkippedNotInsert  int
+	// SkippedVoid counts voids: items fencing a write abandoned at its
+	// deadline, which hold no event.
+	SkippedVoid int
 	// FailedPublish counts records SNS did not accept.
 	FailedPublish int
 	// Undecodable counts records whose image is not an event.
@@ -90,6 +93,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 			continue
 		}
 		image := r.Change.NewImage
+		if store.IsVoidImage(image) {
+			st.SkippedVoid++
+			continue
+		}
 		if region, ok := stringAttr(image, store.AttrOriginRegion); ok && region != h.region {
 			// Replicated in by a global table: its own region publishes
 			// it. Decided before decoding, so a malformed foreign record
@@ -140,7 +147,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		h.rec.Record(st)
 	}
 	h.log.DebugContext(ctx, "batch handled", "records", st.Records, "published", st.Published,
-		"skipped_replicated", st.SkippedReplicated, "skipped_not_insert", st.SkippedNotInsert,
+		"skipped_replicated", st.SkippedReplicated, "skipped_not_insert", st.SkippedNotInsert, "skipped_void", st.SkippedVoid,
 		"failed", st.FailedPublish, "undecodable", st.Undecodable, "retried", st.Retried)
 	return resp, nil
 }

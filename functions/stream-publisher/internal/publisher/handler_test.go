@@ -37,6 +37,8 @@ type spec struct {
 	region string // origin region (default home)
 	broken bool   // an image that does not decode
 	noImg  bool   // an INSERT without a new image (KEYS_ONLY)
+	void   bool   // a void (a write abandoned at its deadline): no event
+	gate   bool   // a region's write gate: no event
 }
 
 type batch struct {
@@ -68,6 +70,19 @@ func build(t testing.TB, specs []spec) batch {
 		if s.broken {
 			image[store.AttrAggregateVersion] = events.NewStringAttribute("one")
 			e = domain.Envelope{}
+		}
+		if s.void {
+			image = map[string]events.DynamoDBAttributeValue{
+				store.AttrSaleID: image[store.AttrSaleID], store.AttrPosition: image[store.AttrPosition],
+				store.AttrVoidID: events.NewStringAttribute(uuid.NewString()), store.AttrEventID: image[store.AttrEventID],
+			}
+			e = domain.Envelope{}
+		}
+		if s.gate {
+			item := store.GateKey(home)
+			item[store.AttrGateState] = &types.AttributeValueMemberS{Value: store.GateClosed}
+			item[store.AttrOriginRegion] = &types.AttributeValueMemberS{Value: store.GateSaleID}
+			image, e = toImage(item), domain.Envelope{}
 		}
 		name := s.name
 		if name == "" {
@@ -158,6 +173,11 @@ func TestHandle(t *testing.T) {
 			name:  "replicated records are skipped, even undecodable ones",
 			specs: []spec{{region: "sa-east-1"}, {}, {region: "sa-east-1", broken: true}},
 			want:  want{published: []int{1}, failedAt: -1, stats: publisher.Stats{Records: 3, Published: 1, SkippedReplicated: 2}, publishCall: 1},
+		},
+		{
+			name:  "voids and write gates are no events: skipped, never failed",
+			specs: []spec{{void: true}, {}, {gate: true}},
+			want:  want{published: []int{1}, failedAt: -1, stats: publisher.Stats{Records: 3, Published: 1, SkippedVoid: 1, SkippedReplicated: 1}, publishCall: 1},
 		},
 		{
 			name:  "only replicated records make no call",

@@ -59,6 +59,7 @@ var emfMetrics = []emfMetric{
 	{"Published", "Count"},
 	{"SkippedReplicated", "Count"},
 	{"SkippedNotInsert", "Count"},
+	{"SkippedVoid", "Count"},
 	{"Failed", "Count"},
 	{"Undecodable", "Count"},
 	{"Retried", "Count"},
@@ -80,6 +81,7 @@ func (e *EMF) Record(s Stats) {
 		"Published":         s.Published,
 		"SkippedReplicated": s.SkippedReplicated,
 		"SkippedNotInsert":  s.SkippedNotInsert,
+		"SkippedVoid":       s.SkippedVoid,
 		"Failed":            s.FailedPublish,
 		"Undecodable":       s.Undecodable,
 		"Retried":           s.Retried,
@@ -140,6 +142,7 @@ func (p *Prometheus) Record(s Stats) {
 	p.records.WithLabelValues("published").Add(float64(s.Published))
 	p.records.WithLabelValues("skipped_replicated").Add(float64(s.SkippedReplicated))
 	p.records.WithLabelValues("skipped_not_insert").Add(float64(s.SkippedNotInsert))
+	p.records.WithLabelValues("skipped_void").Add(float64(s.SkippedVoid))
 	p.records.WithLabelValues("failed").Add(float64(s.FailedPublish))
 	p.records.WithLabelValues("undecodable").Add(float64(s.Undecodable))
 	p.records.WithLabelValues("retried").Add(float64(s.Retried))

@@ -68,6 +68,9 @@ func SetGate(ctx context.Context, client GateAPI, table, region, state, by strin
 	}
 	item := GateKey(region)
 	item[AttrGateState] = &types.AttributeValueMemberS{Value: state}
+	// An origin no region has: stream readers skip it as another region's
+	// record before decoding (it is no event).
+	item[AttrOriginRegion] = &types.AttributeValueMemberS{Value: GateSaleID}
 	item["changed_at"] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}
 	item["changed_by"] = &types.AttributeValueMemberS{Value: by}
 	if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: &table, Item: item}); err != nil {

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
@@ -50,6 +50,10 @@ func (s *Store) Gated(region string) *Store {
 
 // Table is the table's name.
 func (s *Store) Table() string { return s.table }
+
+// GateRegion is the region whose write gate the store's appends check
+// ("" when not Gated).
+func (s *Store) GateRegion() string { return s.gate }
 
 // appendCondition makes a put fail when the position is taken.
 const appendCondition = "attribute_not_exists(" + AttrSaleID + ")"
@@ -306,10 +310,10 @@ func (s *Store) Void(ctx context.Context, e domain.Envelope) error {
 // very void is still there.
 func (s *Store) deleteVoid(ctx context.Context, void map[string]types.AttributeValue) error {
 	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
-		TableName:                &s.table,
-		Key:                      map[string]types.AttributeValue{AttrSaleID: void[AttrSaleID], AttrPosition: void[AttrPosition]},
-		ConditionExpression:      ptr("#v = :v"),
-		ExpressionAttributeNames: map[string]string{"#v": AttrVoidID},
+		TableName:                 &s.table,
+		Key:                       map[string]types.AttributeValue{AttrSaleID: void[AttrSaleID], AttrPosition: void[AttrPosition]},
+		ConditionExpression:       ptr("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": AttrVoidID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": void[AttrVoidID]},
 	})
 	var ccf *types.ConditionalCheckFailedException

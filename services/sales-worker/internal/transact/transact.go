@@ -1,9 +1,11 @@
 // Package transact is the DynamoDB side of completing processed work: one
 // TransactWriteItems that marks the idempotency claim COMPLETED (only if it
 // is still INPROGRESS under our owner token) and appends SaleProcessed to
-// the event store (only if its position is free). Both or neither: there
-// is no moment where a sale shows processed while its claim could still be
-// taken over, nor a COMPLETED claim without its SaleProcessed.
+// the event store (only if its position is free), while the region's write
+// gate is open (when the event store is Gated). All or nothing: there is
+// no moment where a sale shows processed while its claim could still be
+// taken over, nor a COMPLETED claim without its SaleProcessed, nor a
+// completion committed after a failover closed the region's writes.
 package transact
 
 import (
@@ -60,31 +62,38 @@ func (c *Committer) CompleteAndAppend(ctx context.Context, claim idempotency.Cla
 	if err != nil {
 		return err
 	}
+	items := []types.TransactWriteItem{
+		{Update: update},
+		{Put: &types.Put{
+			TableName:                           put.TableName,
+			Item:                                put.Item,
+			ConditionExpression:                 put.ConditionExpression,
+			ExpressionAttributeNames:            put.ExpressionAttributeNames,
+			ExpressionAttributeValues:           put.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+	}
+	if region := c.events.GateRegion(); region != "" {
+		items = append(items, esddb.GateCheck(c.events.Table(), region))
+	}
 	_, err = c.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{
 		// On AWS the token makes an SDK retry of a transaction whose answer
 		// was lost return success; emulators ignore it, which the
 		// cancellation handling below covers.
 		ClientRequestToken: aws.String(uuid.NewString()),
-		TransactItems: []types.TransactWriteItem{
-			{Update: update},
-			{Put: &types.Put{
-				TableName:                           put.TableName,
-				Item:                                put.Item,
-				ConditionExpression:                 put.ConditionExpression,
-				ExpressionAttributeNames:            put.ExpressionAttributeNames,
-				ExpressionAttributeValues:           put.ExpressionAttributeValues,
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			}},
-		},
+		TransactItems:      items,
 	})
 	if err == nil {
 		return nil
 	}
 	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 2 {
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) {
 		return fmt.Errorf("commit %s for sale %s: %w", claim.Key, e.SaleID, err)
 	}
 	claimReason, eventReason := tce.CancellationReasons[0], tce.CancellationReasons[1]
+	if len(items) == 3 && code(tce.CancellationReasons[2]) == codeConditionFailed {
+		return fmt.Errorf("commit %s for sale %s: %w", claim.Key, e.SaleID, eventstore.ErrWritesClosed)
+	}
 	switch {
 	case code(claimReason) == codeConditionFailed:
 		// Either the claim was taken over (lost), or this is a retry of our

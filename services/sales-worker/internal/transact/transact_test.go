@@ -144,3 +144,32 @@ func TestLostClaimWritesNothing(t *testing.T) {
 		t.Fatal("SaleProcessed appended without its claim")
 	}
 }
+
+// Once a failover closed the region's write gate, a completion commits
+// nothing: neither SaleProcessed nor the claim's COMPLETED.
+func TestClosedWriteGateCommitsNothing(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	gated := r.events.Gated("us-east-1")
+	c := r.claim(t)
+	e := processed(t, uuid.New(), 2)
+	if err := esddb.SetGate(ctx, r.client, r.events.Table(), "us-east-1", esddb.GateClosed, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err := transact.New(r.client, r.claims, gated).CompleteAndAppend(ctx, c, "k", e)
+	if !errors.Is(err, eventstore.ErrWritesClosed) {
+		t.Fatalf("commit through a closed gate: %v, want ErrWritesClosed", err)
+	}
+	if got, _ := r.events.Load(ctx, e.SaleID); len(got) != 0 {
+		t.Fatal("SaleProcessed committed through a closed gate")
+	}
+	if st := r.status(t, c.Key); st != idempotency.StatusInProgress {
+		t.Fatalf("claim %s, want still INPROGRESS", st)
+	}
+	if err := esddb.SetGate(ctx, r.client, r.events.Table(), "us-east-1", esddb.GateOpen, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := transact.New(r.client, r.claims, gated).CompleteAndAppend(ctx, c, "k", e); err != nil {
+		t.Fatalf("commit through the reopened gate: %v", err)
+	}
+}

@@ -100,7 +100,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Worker, error) {
 	claims := idemddb.New(ddbClient, cfg.IdempotencyTable, idempotency.Options{
 		Region: cfg.Region, Instance: o.Instance, Lease: cfg.Lease, TTL: cfg.IdempotencyTTL,
 	})
-	events := esddb.New(ddbClient, cfg.EventsTable)
+	// Completions check the region's write gate: once a failover closed
+	// it, nothing commits here (invariant 8).
+	events := esddb.New(ddbClient, cfg.EventsTable).Gated(cfg.Region)
 	finisher := &processing.Finisher{
 		Claims: claims, Commit: transact.New(ddbClient, claims, events), Events: events, Region: cfg.Region, Now: time.Now,
 	}
