@@ -41,9 +41,10 @@ module "region_state" {
 
 # The failover command proves replication has converged by writing a fence
 # item in the region it leaves and reading it back in the region it enters
-# (cmd/salesctl/internal/failover/converge.go). Only the fence keys: the
-# event store's partition "failover-fence" and the idempotency table's
-# "failover-fence#<id>" — never a sale or a claim.
+# (cmd/salesctl/internal/failover/converge.go), and closes and opens the
+# regions' write gates (libs/sales/eventstore/dynamodb/gate.go). Only those
+# keys: the event store's partitions "failover-fence" and "write-gate" and
+# the idempotency table's "failover-fence#<id>" — never a sale or a claim.
 data "aws_region" "current" {}
 
 data "aws_iam_policy_document" "failover_fence" {
@@ -54,7 +55,7 @@ data "aws_iam_policy_document" "failover_fence" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = ["failover-fence"]
+      values   = ["failover-fence", "write-gate"]
     }
   }
   statement {
@@ -71,7 +72,7 @@ data "aws_iam_policy_document" "failover_fence" {
 
 resource "aws_iam_policy" "failover_fence" {
   name        = "sales-failover-fence-${data.aws_region.current.name}"
-  description = "Write, read and delete the failover fence items in ${data.aws_region.current.name} (attach to the operator role only)"
+  description = "Write, read and delete the failover fence and write gate items in ${data.aws_region.current.name} (attach to the operator role only)"
   policy      = data.aws_iam_policy_document.failover_fence.json
   tags        = var.tags
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/salesplatform/cmd/salesctl/internal/failover"
 	"github.com/salesplatform/libs/sales/awsconfig"
+	esddb "github.com/salesplatform/libs/sales/eventstore/dynamodb"
 	"github.com/salesplatform/libs/sales/regionstate"
 	"github.com/salesplatform/libs/sales/stack"
 )
@@ -45,9 +47,15 @@ func regionDeps(ctx context.Context, s stack.Stack) (failover.Deps, error) {
 			groups[name] = r.EndpointGroupARN
 		}
 	}
+	gateClients := map[string]esddb.GateAPI{}
+	for name, c := range clients {
+		gateClients[name] = c
+	}
+	host, _ := os.Hostname()
 	d := failover.Deps{
 		States:      failover.SSMStates{Params: params},
 		Convergence: failover.FenceConvergence{Tables: []failover.ReplicatedTable{events, claims}, Clients: clients},
+		Gates:       failover.DynamoGates{Clients: gateClients, Tables: events.ByRegion, By: "salesctl@" + host},
 	}
 	switch {
 	case len(groups) == len(s.Regions):

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ga "github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
 
+	esddb "github.com/salesplatform/libs/sales/eventstore/dynamodb"
 	"github.com/salesplatform/libs/sales/regionstate"
 )
 
@@ -152,4 +153,42 @@ func (e Edge) SetDial(ctx context.Context, region string, dial int) error {
 		return fmt.Errorf("local edge PUT /dials/%s: HTTP %d %s", region, resp.StatusCode, bytes.TrimSpace(msg))
 	}
 	return nil
+}
+
+// DynamoGates keeps each region's write gate in its event store table
+// (eventstore/dynamodb's gate items).
+type DynamoGates struct {
+	// Clients and Tables per region.
+	Clients map[string]esddb.GateAPI
+	Tables  map[string]string
+	// By is recorded on the gate (who changed it).
+	By  string
+	Now func() time.Time
+}
+
+func (g DynamoGates) set(ctx context.Context, region, in, state string) error {
+	client, ok := g.Clients[in]
+	if !ok {
+		return fmt.Errorf("no DynamoDB client for region %s", in)
+	}
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	return esddb.SetGate(ctx, client, g.Tables[in], region, state, g.By, now())
+}
+
+// Close implements Gates.
+func (g DynamoGates) Close(ctx context.Context, region string) error {
+	return g.set(ctx, region, region, esddb.GateClosed)
+}
+
+// CloseVia implements Gates.
+func (g DynamoGates) CloseVia(ctx context.Context, region, via string) error {
+	return g.set(ctx, region, via, esddb.GateClosed)
+}
+
+// Open implements Gates.
+func (g DynamoGates) Open(ctx context.Context, region string) error {
+	return g.set(ctx, region, region, esddb.GateOpen)
 }

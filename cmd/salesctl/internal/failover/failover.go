@@ -1,8 +1,11 @@
 // Package failover moves writes and traffic between regions in a safe
 // order and reports what it did:
 //
-//  1. stop writes where they leave (region state PASSIVE), then wait for
-//     the services' state caches to notice (the settle time);
+//  1. stop writes where they leave: region state PASSIVE, then the
+//     region's write gate CLOSED (once that write returns, nothing commits
+//     there any more: not an in-flight request, not an SDK retry, not a
+//     service whose cached state still says ACTIVE), then wait for the
+//     services' state caches to notice (the settle time);
 //  2. wait until replication has brought the leaving regions' latest
 //     events and claims to the arriving region;
 //  3. move traffic (Global Accelerator traffic dials on AWS, the local
@@ -64,6 +67,19 @@ type Traffic interface {
 	SetDial(ctx context.Context, region string, dial int) error
 }
 
+// Gates open and close regions' write gates (the event store's gate items,
+// checked by every write in the same transaction).
+type Gates interface {
+	// Close closes region's gate in region's own table. When it returns
+	// nil, no write commits in region afterwards.
+	Close(ctx context.Context, region string) error
+	// CloseVia writes region's closed gate into via's table, for a region
+	// that cannot be reached: replication closes it there once it is back.
+	CloseVia(ctx context.Context, region, via string) error
+	// Open opens region's gate in region's own table.
+	Open(ctx context.Context, region string) error
+}
+
 // Convergence waits until what was written in from before since is in to.
 type Convergence interface {
 	Wait(ctx context.Context, from, to string, since time.Time) (detail string, err error)
@@ -89,6 +105,9 @@ type Deps struct {
 	States      States
 	Traffic     Traffic
 	Convergence Convergence
+	// Gates may be nil: then only the region states stop writes, and the
+	// report says so.
+	Gates Gates
 	// TrafficMissing explains a nil Traffic in the report.
 	TrafficMissing string
 	Now            func() time.Time
@@ -126,6 +145,9 @@ type Report struct {
 	After  map[string]RegionView `json:"after"`
 	// WritesClosed is how long no region took writes (active-passive).
 	WritesClosed time.Duration `json:"writes_closed_ns"`
+	// ClosedAt is, per leaving region, when its write gate was closed:
+	// nothing commits there after it.
+	ClosedAt map[string]time.Time `json:"closed_at,omitempty"`
 	Total        time.Duration `json:"total_ns"`
 	OK           bool          `json:"ok"`
 }
@@ -151,7 +173,7 @@ func Run(ctx context.Context, plan Plan, deps Deps, out io.Writer) (Report, erro
 	if out == nil {
 		out = io.Discard
 	}
-	rep := Report{To: plan.To, Mode: plan.Mode, Before: map[string]RegionView{}, After: map[string]RegionView{}}
+	rep := Report{To: plan.To, Mode: plan.Mode, Before: map[string]RegionView{}, After: map[string]RegionView{}, ClosedAt: map[string]time.Time{}}
 	if !slices.Contains(plan.Regions, plan.To) {
 		return rep, fmt.Errorf("unknown region %q (the stack has %s)", plan.To, strings.Join(plan.Regions, ", "))
 	}
@@ -255,12 +277,26 @@ func (r *runner) run(ctx context.Context) error {
 				// A region whose state could not even be read is lost:
 				// forced, the failover goes on without closing it. Its
 				// services fail closed on their own once their cached
-				// state is older than REGION_STATE_MAX_STALE (ADR 0002).
+				// state is older than REGION_STATE_MAX_STALE (ADR 0002),
+				// and its gate is closed through the arriving region's
+				// replica, which replication brings back to it.
 				if p.Force && r.rep.Before[region].State == string(regionstate.Unknown) {
-					unreachable = append(unreachable, fmt.Sprintf("%s (unreachable, forced on: %v)", region, err))
+					note := fmt.Sprintf("%s (unreachable, forced on: %v", region, err)
+					if r.deps.Gates != nil {
+						if gerr := r.deps.Gates.CloseVia(ctx, region, p.To); gerr == nil {
+							note += "; gate closed in " + p.To + "'s replica, effective when it replicates back"
+						}
+					}
+					unreachable = append(unreachable, note+")")
 					continue
 				}
 				return StepFailed, "", fmt.Errorf("set %s PASSIVE: %w", region, err)
+			}
+			if r.deps.Gates != nil {
+				if err := r.deps.Gates.Close(ctx, region); err != nil {
+					return StepFailed, "", fmt.Errorf("%s is PASSIVE but its write gate did not close: %w", region, err)
+				}
+				r.rep.ClosedAt[region] = r.deps.Now()
 			}
 			closed = append(closed, region)
 		}
@@ -268,7 +304,11 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.deps.Sleep(ctx, p.Settle); err != nil {
 			return StepFailed, "", err
 		}
-		detail := fmt.Sprintf("%s PASSIVE; waited %s for the services' state caches", strings.Join(closed, ", "), p.Settle)
+		gates := "write gate closed"
+		if r.deps.Gates == nil {
+			gates = "no write gates configured: writes stop as the services' cached states expire"
+		}
+		detail := fmt.Sprintf("%s PASSIVE, %s; waited %s for the services' state caches", strings.Join(closed, ", "), gates, p.Settle)
 		if len(unreachable) > 0 {
 			if len(closed) == 0 {
 				detail = "none closed"
@@ -358,6 +398,11 @@ func (r *runner) run(ctx context.Context) error {
 			opened = append(opened, others...)
 		}
 		for _, region := range opened {
+			if r.deps.Gates != nil {
+				if err := r.deps.Gates.Open(ctx, region); err != nil {
+					return StepFailed, "", fmt.Errorf("open the write gate of %s: %w", region, err)
+				}
+			}
 			if err := r.deps.States.Set(ctx, region, regionstate.Active); err != nil {
 				return StepFailed, "", fmt.Errorf("set %s ACTIVE: %w", region, err)
 			}
@@ -380,6 +425,11 @@ func (r *runner) rollback(ctx context.Context, leaving []string) {
 			prev := regionstate.State(r.rep.Before[region].State)
 			if prev != regionstate.Active {
 				continue
+			}
+			if r.deps.Gates != nil {
+				if err := r.deps.Gates.Open(context.WithoutCancel(ctx), region); err != nil {
+					return StepFailed, "", fmt.Errorf("reopen the write gate of %s: %w", region, err)
+				}
 			}
 			if err := r.deps.States.Set(context.WithoutCancel(ctx), region, regionstate.Active); err != nil {
 				return StepFailed, "", fmt.Errorf("set %s back to ACTIVE: %w", region, err)

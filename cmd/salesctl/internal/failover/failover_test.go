@@ -268,3 +268,54 @@ func TestParseMode(t *testing.T) {
 		t.Error("accepted both")
 	}
 }
+
+// With write gates: the leaving region's gate closes right after its state
+// (and its closing time is reported), the arriving region's gate opens
+// before its state; a rollback reopens what it closed; a lost region's gate
+// is closed through the arriving region's replica.
+func TestFailoverClosesAndOpensWriteGates(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { return at }
+
+	r := newRig(regionstate.Active, regionstate.Passive, 100, 0)
+	gates := &FakeGates{Log: &r.states.Log}
+	d := r.deps()
+	d.Gates, d.Now = gates, now
+	rep, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Regions: []string{east, sa}}, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"state us-east-1=PASSIVE", "gate us-east-1=CLOSED", "converge us-east-1→sa-east-1", "dial sa-east-1=100", "dial us-east-1=0", "gate sa-east-1=OPEN", "state sa-east-1=ACTIVE"}
+	if !slices.Equal(r.states.Log, want) {
+		t.Fatalf("order %v\nwant  %v", r.states.Log, want)
+	}
+	if !rep.ClosedAt[east].Equal(at) || !gates.Closed[east] || gates.Closed[sa] {
+		t.Fatalf("closed at %v, gates %v", rep.ClosedAt, gates.Closed)
+	}
+
+	r = newRig(regionstate.Active, regionstate.Passive, 100, 0)
+	r.conv.Err = errors.New("replication stalled")
+	gates = &FakeGates{Log: &r.states.Log}
+	d = r.deps()
+	d.Gates = gates
+	if _, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Regions: []string{east, sa}}, d, nil); err == nil {
+		t.Fatal("a failover whose replication did not converge succeeded")
+	}
+	if gates.Closed[east] || r.states.States[east] != regionstate.Active {
+		t.Fatalf("after the rollback us-east-1 is %s with gate closed %v; want ACTIVE and open", r.states.States[east], gates.Closed[east])
+	}
+
+	r = newRig(regionstate.Active, regionstate.Passive, 100, 0)
+	delete(r.states.States, east) // unreadable: lost
+	r.states.FailSet = map[string]bool{east: true}
+	gates = &FakeGates{Log: &r.states.Log}
+	d = r.deps()
+	d.Gates = gates
+	var out bytes.Buffer
+	if _, err := Run(context.Background(), Plan{To: sa, Mode: ActivePassive, Force: true, Regions: []string{east, sa}}, d, &out); err != nil {
+		t.Fatalf("forced failover from a lost region: %v", err)
+	}
+	if !gates.Closed[east] || gates.Via[east] != sa || !strings.Contains(out.String(), "gate closed in sa-east-1's replica") {
+		t.Fatalf("lost region's gate: closed %v via %q; output:\n%s", gates.Closed[east], gates.Via[east], out.String())
+	}
+}

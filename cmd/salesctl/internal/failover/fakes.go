@@ -95,3 +95,43 @@ func (f *FakeConvergence) Wait(ctx context.Context, from, to string, since time.
 	}
 	return from + "→" + to + " converged", nil
 }
+
+// FakeGates is an in-memory Gates sharing FakeStates' log when set.
+type FakeGates struct {
+	mu     sync.Mutex
+	Closed map[string]bool
+	// Via records gates closed through another region's replica.
+	Via  map[string]string
+	Fail map[string]bool
+	Log  *[]string
+}
+
+func (f *FakeGates) set(region, via string, closed bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Fail[via] {
+		return fmt.Errorf("gate of %s in %s: injected failure", region, via)
+	}
+	if f.Closed == nil {
+		f.Closed, f.Via = map[string]bool{}, map[string]string{}
+	}
+	f.Closed[region] = closed
+	if via != region {
+		f.Via[region] = via
+	}
+	if f.Log != nil {
+		*f.Log = append(*f.Log, fmt.Sprintf("gate %s=%s", region, map[bool]string{true: "CLOSED", false: "OPEN"}[closed]))
+	}
+	return nil
+}
+
+// Close implements Gates.
+func (f *FakeGates) Close(_ context.Context, region string) error { return f.set(region, region, true) }
+
+// CloseVia implements Gates.
+func (f *FakeGates) CloseVia(_ context.Context, region, via string) error {
+	return f.set(region, via, true)
+}
+
+// Open implements Gates.
+func (f *FakeGates) Open(_ context.Context, region string) error { return f.set(region, region, false) }

@@ -343,5 +343,15 @@ func (s *StoreSales) Run(ctx context.Context, r *Runner) (bool, error) {
 type readOnly struct{ StoreAPI }
 
 func (readOnly) PutItem(context.Context, *ddb.PutItemInput, ...func(*ddb.Options)) (*ddb.PutItemOutput, error) {
-	return nil, errors.New("replay never writes to the event store")
+	return nil, errReadOnly
 }
+
+func (readOnly) DeleteItem(context.Context, *ddb.DeleteItemInput, ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error) {
+	return nil, errReadOnly
+}
+
+func (readOnly) TransactWriteItems(context.Context, *ddb.TransactWriteItemsInput, ...func(*ddb.Options)) (*ddb.TransactWriteItemsOutput, error) {
+	return nil, errReadOnly
+}
+
+var errReadOnly = errors.New("replay never writes to the event store")
