@@ -3,12 +3,21 @@
 // routes each request to a region by traffic dials and health checks.
 //
 //   - A traffic dial (0–100) per region, as Global Accelerator's endpoint
-//     groups have. A request goes to a healthy region with a dial above 0,
-//     chosen at random in proportion to the dials; a region whose dial is 0
-//     gets nothing. (Global Accelerator sends a client to its nearest
-//     region and the dial lets only that share through, spilling the rest
-//     to the next region; with every client on one machine there is no
-//     "nearest", so proportional choice is the closest local equivalent.)
+//     groups have. A request goes to a healthy region with a dial above 0;
+//     a region whose dial is 0 gets nothing. (Global Accelerator sends a
+//     client to its nearest region and the dial lets only that share
+//     through, spilling the rest to the next region; with every client on
+//     one machine there is no "nearest", so the share of clients each
+//     region gets is proportional to the dials.)
+//   - Client affinity by source IP, as the accelerator's listener has
+//     (client_affinity = "SOURCE_IP" in infra/modules/routing): every
+//     request of one client IP goes to the same region as long as that
+//     region stays healthy with its dial above 0 (weighted rendezvous
+//     hashing of the IP over the eligible regions), so a client reads its
+//     own writes. When its region fails or its dial goes to 0 the client
+//     moves, and only the clients of that region move. Local clients can
+//     be told apart by binding different loopback addresses (127.0.0.2,
+//     ...). Affinity "none" picks at random in proportion to the dials.
 //   - Health checks: GET <upstream>/healthcheck every interval; a region is
 //     unhealthy after UnhealthyAfter failed checks in a row (or at once
 //     when a request to it cannot connect) and healthy again after one
@@ -26,7 +35,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -61,10 +72,18 @@ type Config struct {
 	Registry       *prometheus.Registry
 	// Rand returns a uniform float in [0, 1) (default math/rand/v2).
 	Rand func() float64
+	// Affinity is AffinitySourceIP (the default) or AffinityNone.
+	Affinity string
 	// OnDialChange is called after a dial changed (the command persists
 	// the dials with it, so a restarted edge keeps a failover's routing).
 	OnDialChange func([]RegionState)
 }
+
+// Client affinities.
+const (
+	AffinitySourceIP = "source-ip"
+	AffinityNone     = "none"
+)
 
 // RegionHeader names the region that served a response.
 const RegionHeader = "X-Edge-Region"
@@ -116,6 +135,13 @@ func New(cfg Config) (*Edge, error) {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
+	}
+	switch cfg.Affinity {
+	case "":
+		cfg.Affinity = AffinitySourceIP
+	case AffinitySourceIP, AffinityNone:
+	default:
+		return nil, fmt.Errorf("edge: affinity must be %s or %s, got %q", AffinitySourceIP, AffinityNone, cfg.Affinity)
 	}
 	e := &Edge{
 		cfg: cfg, log: cfg.Logger, regions: map[string]*region{},
@@ -261,10 +287,14 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// pick chooses a region for one request, or "" when none takes traffic.
-func (e *Edge) pick() *region {
+// pick chooses a region for one request from the client at clientIP, or
+// nil when none takes traffic.
+func (e *Edge) pick(clientIP string) *region {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.cfg.Affinity == AffinitySourceIP {
+		return e.rendezvous(clientIP)
+	}
 	total := 0
 	for _, name := range e.order {
 		r := e.regions[name]
@@ -289,9 +319,42 @@ func (e *Edge) pick() *region {
 	return nil
 }
 
+// rendezvous is weighted rendezvous hashing: each eligible region scores
+// -dial/ln(u) with u a uniform hash of (client, region) in (0, 1); the best
+// score wins. A client keeps its region while that region stays eligible,
+// and the share of clients per region is proportional to the dials. The
+// caller holds mu.
+func (e *Edge) rendezvous(client string) *region {
+	var best *region
+	bestScore := 0.0
+	for _, name := range e.order {
+		r := e.regions[name]
+		if !r.healthy || r.dial <= 0 {
+			continue
+		}
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(client + "|" + name))
+		u := (float64(h.Sum64()>>11) + 0.5) / (1 << 53)
+		score := -float64(r.dial) / math.Log(u)
+		if best == nil || score > bestScore {
+			best, bestScore = r, score
+		}
+	}
+	return best
+}
+
+// clientIP is the request's source address without its port.
+func clientIP(req *http.Request) string {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return req.RemoteAddr
+	}
+	return host
+}
+
 // ServeHTTP forwards one request.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r := e.pick()
+	r := e.pick(clientIP(req))
 	if r == nil {
 		e.requests.WithLabelValues("none", "503").Inc()
 		w.Header().Set("Retry-After", "1")

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,12 +54,15 @@ func newEdge(t *testing.T, dials map[string]int, backends ...*backend) *Edge {
 	return e
 }
 
+// send sends n requests, each from another client address.
 func send(t *testing.T, e *Edge, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
-	for range n {
+	for i := range n {
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/sales", strings.NewReader(`{"x":1}`)))
+		req := httptest.NewRequest(http.MethodPost, "/sales", strings.NewReader(`{"x":1}`))
+		req.RemoteAddr = fmt.Sprintf("10.0.%d.%d:4321", i/256, i%256)
+		e.ServeHTTP(rec, req)
 		got[rec.Header().Get(RegionHeader)+":"+http.StatusText(rec.Code)]++
 	}
 	return got
@@ -110,6 +114,7 @@ func TestForwardsMethodPathAndBody(t *testing.T) {
 func TestProportionalToDials(t *testing.T) {
 	a, b := newBackend(t, "us-east-1"), newBackend(t, "sa-east-1")
 	e := newEdge(t, map[string]int{"us-east-1": 75, "sa-east-1": 25}, a, b)
+	e.cfg.Affinity = AffinityNone
 	i := 0
 	e.cfg.Rand = func() float64 { i++; return float64(i%100) / 100 }
 	got := send(t, e, 400)
@@ -223,5 +228,73 @@ func TestDialChangeCallbackSeesTheNewDials(t *testing.T) {
 	}
 	if d := <-got; len(d) != 1 || d[0].Dial != 40 {
 		t.Fatalf("callback got %+v", d)
+	}
+}
+
+// Source-IP affinity: a client keeps its region (so it reads its own
+// writes), clients spread over the regions in proportion to the dials,
+// and when a region goes away only its clients move.
+func TestClientAffinityBySourceIP(t *testing.T) {
+	a, b := newBackend(t, "us-east-1"), newBackend(t, "sa-east-1")
+	e := newEdge(t, map[string]int{"us-east-1": 100, "sa-east-1": 100}, a, b)
+	from := func(ip string) string {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/sales/x", nil)
+		req.RemoteAddr = ip + ":" + fmt.Sprint(1000+len(ip))
+		e.ServeHTTP(rec, req)
+		return rec.Header().Get(RegionHeader)
+	}
+	home := map[string]string{}
+	share := map[string]int{}
+	for i := range 2000 {
+		ip := fmt.Sprintf("10.1.%d.%d", i/256, i%256)
+		home[ip] = from(ip)
+		share[home[ip]]++
+		for range 3 {
+			if got := from(ip); got != home[ip] {
+				t.Fatalf("client %s went to %s, then %s", ip, home[ip], got)
+			}
+		}
+	}
+	if share["us-east-1"] < 850 || share["sa-east-1"] < 850 {
+		t.Fatalf("clients per region %v, want about half each", share)
+	}
+	// sa-east-1's dial to 25: about a fifth of the clients there, and the
+	// clients that stay on us-east-1 never move.
+	if err := e.SetDial("sa-east-1", 25); err != nil {
+		t.Fatal(err)
+	}
+	moved, onSA := 0, 0
+	for ip, was := range home {
+		now := from(ip)
+		if now == "sa-east-1" {
+			onSA++
+		}
+		if was == "us-east-1" && now != was {
+			moved++
+		}
+	}
+	if moved != 0 || onSA < 250 || onSA > 550 {
+		t.Fatalf("after the dial change %d us-east-1 clients moved (want 0), %d of 2000 on sa-east-1 (want about 400)", moved, onSA)
+	}
+	// sa-east-1 unhealthy: its clients go to us-east-1; back, they return.
+	b.health.Store(http.StatusInternalServerError)
+	e.CheckNow(context.Background())
+	e.CheckNow(context.Background())
+	for ip := range home {
+		if got := from(ip); got != "us-east-1" {
+			t.Fatalf("client %s went to %s while sa-east-1 is down", ip, got)
+		}
+	}
+	b.health.Store(http.StatusOK)
+	e.CheckNow(context.Background())
+	back := 0
+	for ip, was := range home {
+		if was == "sa-east-1" && from(ip) == "sa-east-1" {
+			back++
+		}
+	}
+	if back == 0 {
+		t.Fatal("no client came back to sa-east-1 once healthy")
 	}
 }

@@ -56,6 +56,7 @@ func run() error {
 	interval := flag.Duration("health-interval", time.Second, "health check interval")
 	timeout := flag.Duration("health-timeout", 3*time.Second, "health check timeout (a loaded laptop answers slowly)")
 	unhealthy := flag.Int("unhealthy-after", 3, "failed checks in a row before a region gets no traffic")
+	affinity := flag.String("affinity", edge.AffinitySourceIP, "client affinity: source-ip (a client stays on one region, as Global Accelerator's SOURCE_IP) or none (each request drawn by the dials)")
 	flag.Var(&ups, "upstream", "<region>=<url> of a regional API (repeat)")
 	flag.Parse()
 	for _, addr := range []string{*listen, *admin} {
@@ -81,6 +82,7 @@ func run() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := edge.New(edge.Config{
+		Affinity:  *affinity,
 		Upstreams: ups, HealthInterval: *interval, HealthTimeout: *timeout, UnhealthyAfter: *unhealthy, Logger: log, Registry: reg,
 		OnDialChange: func(d []edge.RegionState) {
 			if *state == "" {
