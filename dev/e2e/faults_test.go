@@ -31,7 +31,7 @@ func TestDuplicatesAndReorderingChangeNothing(t *testing.T) {
 			api := ep.API[r]
 			if j%2 == 1 {
 				api = ep.API[other]
-				eventually(t, 30*time.Second, func() (struct{}, bool) { return struct{}{}, len(events(t, other, id)) > 0 })
+				eventually(t, 30*time.Second, "sale "+id+" replicated to "+other, func() (struct{}, bool) { return struct{}{}, len(events(t, other, id)) > 0 })
 			}
 			if code := retrying(ctx, http.MethodDelete, api+"/sales/"+id); code != http.StatusNoContent {
 				t.Fatalf("DELETE %s: %d", id, code)
@@ -70,7 +70,7 @@ func TestDuplicatesAndReorderingChangeNothing(t *testing.T) {
 		}
 	}
 	t.Logf("injected %d duplicate deliveries (cancellations ahead of their sales)", injected)
-	duplicates := eventually(t, 2*time.Minute, func() (float64, bool) {
+	duplicates := eventually(t, 2*time.Minute, "the workers to recognise every injected duplicate", func() (float64, bool) {
 		d := 0.0
 		for _, r := range stk.Regions() {
 			d += metric(t, ep.Worker[r]+"/metrics", "sales_worker_messages_duplicate_total")
