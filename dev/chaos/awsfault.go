@@ -37,8 +37,13 @@ const (
 	// LostAnswer forwards the call (it takes effect) and replaces the answer
 	// with an HTTP 500: the ambiguous failure a retry must not double.
 	LostAnswer Kind = "500-after"
-	// Slow delays the call by Rule.Delay before forwarding it.
+	// Slow delays the call by Rule.Delay before forwarding it; a caller that
+	// gives up first cancels it.
 	Slow Kind = "slow"
+	// Late delays the call by Rule.Delay and forwards it even when the
+	// caller gave up meanwhile: a request stuck in the network that lands
+	// after its client timed out. What it writes must not commit then.
+	Late Kind = "late"
 )
 
 // Services as the fault proxy names them.
@@ -63,7 +68,7 @@ type Rule struct {
 
 func (r Rule) String() string {
 	s := fmt.Sprintf("%s:%s:%g", r.Service, r.Kind, r.Rate)
-	if r.Kind == Slow {
+	if r.Kind == Slow || r.Kind == Late {
 		s += ":" + r.Delay.String()
 	}
 	return s
@@ -89,7 +94,7 @@ func ParseRules(spec string) ([]Rule, error) {
 			return nil, fmt.Errorf("fault rule %q: unknown service %q", part, r.Service)
 		}
 		switch r.Kind {
-		case Throttle, ServerError, LostAnswer, Slow:
+		case Throttle, ServerError, LostAnswer, Slow, Late:
 		default:
 			return nil, fmt.Errorf("fault rule %q: unknown kind %q", part, r.Kind)
 		}
@@ -98,15 +103,15 @@ func ParseRules(spec string) ([]Rule, error) {
 			return nil, fmt.Errorf("fault rule %q: rate must be within 0..1", part)
 		}
 		r.Rate = rate
-		if r.Kind == Slow {
+		if r.Kind == Slow || r.Kind == Late {
 			if len(f) != 4 {
-				return nil, fmt.Errorf("fault rule %q: slow needs a delay", part)
+				return nil, fmt.Errorf("fault rule %q: slow and late need a delay", part)
 			}
 			if r.Delay, err = time.ParseDuration(f[3]); err != nil || r.Delay <= 0 || r.Delay > time.Minute {
 				return nil, fmt.Errorf("fault rule %q: delay must be a duration up to 1m", part)
 			}
 		} else if len(f) == 4 {
-			return nil, fmt.Errorf("fault rule %q: only slow takes a delay", part)
+			return nil, fmt.Errorf("fault rule %q: only slow and late take a delay", part)
 		}
 		out = append(out, r)
 	}
@@ -274,12 +279,27 @@ func (f *AWSFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			case <-t.C:
 			}
+		case Late:
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			time.Sleep(rule.Delay)
+			r = r.Clone(context.WithoutCancel(r.Context()))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			// Without CloseNotify, so the proxy does not cancel the call
+			// when the caller is gone.
+			w = detached{w}
 		case LostAnswer:
 			r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, rule.Kind))
 		}
 	}
 	f.rp.ServeHTTP(w, r)
 }
+
+// detached hides the caller's connection state from the reverse proxy.
+type detached struct{ w http.ResponseWriter }
+
+func (d detached) Header() http.Header         { return d.w.Header() }
+func (d detached) Write(b []byte) (int, error) { return d.w.Write(b) }
+func (d detached) WriteHeader(code int)        { d.w.WriteHeader(code) }
 
 func (f *AWSFaults) modifyResponse(resp *http.Response) error {
 	if k, _ := resp.Request.Context().Value(decisionKey{}).(Kind); k != LostAnswer {

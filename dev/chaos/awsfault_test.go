@@ -301,6 +301,33 @@ func TestSlowCallsAreDelayedAndStillAnswered(t *testing.T) {
 	}
 }
 
+// A late call reaches the upstream even though its caller gave up long
+// before: the stuck request that lands after the client's time-out.
+func TestLateCallsLandAfterTheCallerGaveUp(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		want int64
+	}{{Late, 1}} {
+		fake := newFakeAWS(t)
+		proxy := startProxy(t, fake.srv.URL)
+		proxy.Set(Rule{Service: SvcAny, Kind: tc.kind, Rate: 1, Delay: 300 * time.Millisecond})
+		cfg := (&motoserver.Server{URL: proxy.URL()}).TestConfig(t, "us-east-1", awsconfig.Options{MaxAttempts: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		err := calls(cfg)[SvcSSM](ctx)
+		cancel()
+		if err == nil {
+			t.Fatalf("%s: the caller got an answer before the delay", tc.kind)
+		}
+		if fake.calls.Load() != 0 {
+			t.Fatalf("%s: the upstream got the call before the delay", tc.kind)
+		}
+		time.Sleep(600 * time.Millisecond)
+		if got := fake.calls.Load(); got != tc.want {
+			t.Errorf("%s: the upstream got %d calls after the caller gave up, want %d", tc.kind, got, tc.want)
+		}
+	}
+}
+
 func TestProxyRefusesNonLoopbackUpstream(t *testing.T) {
 	for _, u := range []string{"http://10.0.0.1:4566", "http://example.com:80", "http://192.168.1.1:1"} {
 		if p, err := StartAWSFaults(u); err == nil {

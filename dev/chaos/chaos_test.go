@@ -82,11 +82,10 @@ func startStack(t *testing.T) *Env {
 		stk, err := devstack.Start(ctx, devstack.Options{
 			Dir: dir, BinDir: filepath.Join(dir, "bin"), Ports: ports, Progress: os.Stderr,
 			ReplicationLag: 200 * time.Millisecond, ReadyTimeout: 3 * time.Minute,
-			// Longer than any backlog a scenario leaves, as in the
-			// end-to-end suite (ADR 0044): a region never takes over the
-			// other's events while that one is only slow.
-			TakeoverDelay: 5 * time.Minute,
-			Endpoint:      faults.Endpoint,
+			// The workers run at the local stack's default takeover delay
+			// (20 s): a backlog or a pause longer than it makes both
+			// regions process an event, which the checks must absorb.
+			Endpoint: faults.Endpoint,
 		})
 		stackStop = func() {
 			if stk != nil {
@@ -144,6 +143,9 @@ func TestFaultInjection(t *testing.T) {
 	}
 	var run []Scenario
 	only := os.Getenv("SALES_CHAOS_ONLY") // comma-separated scenario names
+	if unknown := unknownNames(only, Scenarios(size)); len(unknown) > 0 {
+		t.Fatalf("SALES_CHAOS_ONLY names no scenario %v; the scenarios are %v", unknown, scenarioNames(Scenarios(size)))
+	}
 	for _, sc := range Scenarios(size) {
 		switch {
 		case only != "":
@@ -182,6 +184,25 @@ func TestFaultInjection(t *testing.T) {
 		})
 	}
 	t.Logf("%d scenarios (%s) in %.1fs after the stack was up", len(run), m, time.Since(suiteStart).Seconds())
+}
+
+// unknownNames are the names in a comma-separated list that no scenario has.
+func unknownNames(list string, scs []Scenario) []string {
+	var unknown []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" && !contains(scenarioNames(scs), n) {
+			unknown = append(unknown, n)
+		}
+	}
+	return unknown
+}
+
+func scenarioNames(scs []Scenario) []string {
+	var out []string
+	for _, sc := range scs {
+		out = append(out, sc.Name)
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

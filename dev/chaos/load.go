@@ -29,6 +29,8 @@ type Answers struct {
 	ConnErrors int
 	// GaveUp counts sales that never got a 201 within the retry budget.
 	GaveUp int
+	// Abandoned are the products of sales whose client gave up at a 503.
+	Abandoned []string
 	// Wrong lists answers that must never happen: a 4xx to a valid sale,
 	// a 201 or 200 with other data than posted, a 404 for a sale that got
 	// its 201.
@@ -106,7 +108,8 @@ func (l *Load) intn(n int) int {
 
 // Run posts perRegion sales to each region's API (apis: region → base
 // URL), evenly over d, and returns when every sale got its final answer.
-func (l *Load) Run(ctx context.Context, apis map[string]string, perRegion int, d time.Duration) *Answers {
+// A share abandon of the clients gives up at its first 503.
+func (l *Load) Run(ctx context.Context, apis map[string]string, perRegion int, d time.Duration, abandon float64) *Answers {
 	ans := newAnswers()
 	var wg sync.WaitGroup
 	interval := d / time.Duration(max(perRegion, 1))
@@ -128,7 +131,8 @@ func (l *Load) Run(ctx context.Context, apis map[string]string, perRegion int, d
 					ans.mu.Unlock()
 					break
 				}
-				sales.Go(func() { l.sale(ctx, ans, region, base, i) })
+				gives := float64(l.intn(1000))/1000 < abandon
+				sales.Go(func() { l.sale(ctx, ans, region, base, i, gives) })
 			}
 			sales.Wait()
 		})
@@ -138,8 +142,8 @@ func (l *Load) Run(ctx context.Context, apis map[string]string, perRegion int, d
 }
 
 // sale posts one sale until it gets a definitive answer, then reads it
-// back.
-func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i int) {
+// back. A client that gives up does so at its first 503.
+func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i int, givesUp bool) {
 	product := fmt.Sprintf("chaos %s %s #%d %s", l.Tag, region, i, uuid.NewString()[:8])
 	cents := 100 + l.intn(99_900)
 	body := fmt.Sprintf(`{"product":%q,"amount":%d.%02d}`, product, cents/100, cents%100)
@@ -166,6 +170,12 @@ func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i in
 				ans.wrong("POST %s: 201 with %+v for product %q amount %d cents", region, got, product, cents)
 			}
 			l.readBack(ctx, ans, region, base, got.ID, product, cents)
+			return
+		case code == http.StatusServiceUnavailable && givesUp:
+			ans.status(code)
+			ans.mu.Lock()
+			ans.Abandoned = append(ans.Abandoned, product)
+			ans.mu.Unlock()
 			return
 		case code >= 500:
 			ans.status(code)

@@ -19,9 +19,24 @@ type Size struct {
 
 // Sizes of the fast subset (the normal `go test`) and the full suite.
 var (
-	FastSize = Size{PerRegion: 8, LoadFor: 8 * time.Second, Hold: 8 * time.Second, Kills: 1, ReplicationPause: 15 * time.Second}
+	// The replication pause outlasts the workers' takeover delay (20 s):
+	// both regions then process the same events.
+	FastSize = Size{PerRegion: 8, LoadFor: 8 * time.Second, Hold: 8 * time.Second, Kills: 1, ReplicationPause: 30 * time.Second}
 	FullSize = Size{PerRegion: 25, LoadFor: 25 * time.Second, Hold: 15 * time.Second, Kills: 3, ReplicationPause: time.Minute}
 )
+
+// lateDelay is how late the late-writes scenarios deliver a call: beyond
+// the APIs' request budget (REQUEST_TIMEOUT, 8 s) and its void.
+const lateDelay = 12 * time.Second
+
+// apis are the fault-chain names of the regions' APIs.
+func apis() []string {
+	var out []string
+	for _, r := range devstack.DefaultRegions {
+		out = append(out, devstack.API+"/"+r)
+	}
+	return out
+}
 
 // Scenarios is the catalogue, in the order the suite runs it. Every
 // network fault goes on every service's link (both regions' APIs, stream
@@ -58,7 +73,6 @@ func Scenarios(s Size) []Scenario {
 			Name:    "net-reset-peer",
 			Injects: "toxiproxy reset_peer on 15 % of connections: TCP RST instead of the answer (the call took effect)",
 			Expect:  "as net-timeout, faster; exact counts",
-			Fast:    true,
 			Fault: throughout(toxics(
 				Toxic{Name: "reset", Type: "reset_peer", Stream: "downstream", Toxicity: 0.15, Attributes: map[string]any{"timeout": 0}},
 			)),
@@ -124,9 +138,24 @@ func Scenarios(s Size) []Scenario {
 		},
 		{
 			Name:    "replication-pause",
-			Injects: "replication stand-in paused (no store, claim or lake copies between the regions) for " + s.ReplicationPause.String() + " during ACTIVE/ACTIVE load",
-			Expect:  "each region processes its own sales at once; the other lake and store catch up after the resume; exact counts, nothing processed twice",
+			Injects: "replication stand-in paused (no store or claim copies between the regions) for " + s.ReplicationPause.String() + ", longer than the workers' takeover delay, during ACTIVE/ACTIVE load",
+			Expect:  "each region processes its own sales at once and, past the takeover delay, the other region's too; stores converge after the resume; exact counts, one SaleProcessed per source event",
+			Fast:    true,
 			Fault:   replicationPause(s.ReplicationPause),
+		},
+		{
+			Name:    "late-writes",
+			Injects: "half of the APIs' DynamoDB calls land " + lateDelay.String() + " late, after the request's budget (delayed in the network, delivered even though the client gave up); half of the clients give up at their first 503",
+			Expect:  "a write answered 503 never commits (its position was voided first); every other sale exactly once",
+			Fast:    true,
+			Abandon: 0.5,
+			Fault:   throughout(awsRulesFor(apis(), Rule{Service: SvcDynamoDB, Kind: Late, Rate: 0.5, Delay: lateDelay})),
+		},
+		{
+			Name:    "flip-late-writes",
+			Injects: "30 % of the APIs' DynamoDB calls land " + (lateDelay / 2).String() + " late while the operator fails over from ACTIVE/ACTIVE to ACTIVE/PASSIVE on sa-east-1 under load (and back)",
+			Expect:  "once the failover closed us-east-1's write gate, no event commits there: no SaleCreated or SaleCancelled INSERT after the gate's record in its stream",
+			Fault:   flipUnderLateWrites(lateDelay / 2),
 		},
 	}
 	for i := range sc {

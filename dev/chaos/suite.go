@@ -1,17 +1,28 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
 	"github.com/salesplatform/dev/devstack"
+	"github.com/salesplatform/libs/sales/domain"
+	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
+	"github.com/salesplatform/libs/sales/streams"
 )
 
 // Env is a running stack with its fault plumbing.
@@ -58,6 +69,10 @@ type Scenario struct {
 	// Hold keeps a whole-load fault on this long after the last sale got
 	// its answer, so the pipeline behind the API runs under it too.
 	Hold time.Duration
+	// Abandon is the share of clients that give up at their first 503
+	// (the API's promise that nothing was written and nothing will be);
+	// the others retry with their Idempotency-Key until they get a 201.
+	Abandon float64
 	// Fault injects the fault and returns once it is over (removed).
 	Fault func(ctx context.Context, e *Env, run *Run) error
 	// Check adds the scenario's own assertions (retries seen, ...).
@@ -183,7 +198,7 @@ func (e *Env) Execute(ctx context.Context, sc Scenario) Result {
 	var ans *Answers
 	go func() {
 		defer close(loadDone)
-		ans = e.Load.Run(loadCtx, e.Stack.Endpoints().API, sc.PerRegion, sc.LoadFor)
+		ans = e.Load.Run(loadCtx, e.Stack.Endpoints().API, sc.PerRegion, sc.LoadFor, sc.Abandon)
 	}()
 	faultErr := sc.Fault(ctx, e, run)
 	<-loadDone
@@ -210,8 +225,24 @@ func (e *Env) Execute(ctx context.Context, sc Scenario) Result {
 
 	ids := ans.All()
 	res.SalesIn, res.FiveXX = len(ids), ans.FiveXX
-	if want := sc.PerRegion * len(e.Stack.Regions()); len(ids) != want || ans.GaveUp > 0 {
-		fail("%d of %d sales got a 201 (%d given up after %s of retries)", len(ids), want, ans.GaveUp, e.Load.RetryBudget)
+	if want := sc.PerRegion*len(e.Stack.Regions()) - len(ans.Abandoned); len(ids) != want || ans.GaveUp > 0 {
+		fail("%d of %d sales got a 201 (%d given up after %s of retries; %d abandoned at a 503)", len(ids), want, ans.GaveUp, e.Load.RetryBudget, len(ans.Abandoned))
+	}
+	if len(ans.Abandoned) > 0 {
+		// Invariant 7: nothing the API answered 503 for commits, not even
+		// an attempt still in flight then. Wait for every late attempt to
+		// land, then look for the abandoned sales in every store.
+		if err := sleepCtx(ctx, lateDelay+5*time.Second); err != nil {
+			fail("%v", err)
+		}
+		committed, err := e.committedProducts(ctx, ans.Abandoned)
+		if err != nil {
+			fail("%v", err)
+		}
+		if len(committed) > 0 {
+			fail("%d sales committed after their client got a 503: %v", len(committed), head(committed))
+		}
+		run.Note("%d clients gave up at a 503; none of their sales exists", len(ans.Abandoned))
 	}
 	for _, w := range ans.Wrong {
 		fail("wrong answer: %s", w)
@@ -460,4 +491,125 @@ func retriedInjected(e *Env, d Delta) []string {
 		return []string{fmt.Sprintf("the SDKs retried %.0f times for %d injected errors", d.Retries(), injected)}
 	}
 	return nil
+}
+
+// awsRulesFor injects rules into the AWS calls of some processes only.
+func awsRulesFor(processes []string, rules ...Rule) func(e *Env) error {
+	return func(e *Env) error { return e.Faults.SetAWS(rules, processes...) }
+}
+
+// flipUnderLateWrites makes the APIs' DynamoDB calls land late and, a
+// third into the load, fails over from ACTIVE/ACTIVE to ACTIVE/PASSIVE on
+// sa-east-1, then back to ACTIVE/ACTIVE a few seconds later (the load
+// posts to both regions' APIs and retries its 503s). Once every late call
+// has landed it reads us-east-1's stream: between its write gate's CLOSED
+// record and the OPEN one, no event may have been written there.
+func flipUnderLateWrites(delay time.Duration) func(context.Context, *Env, *Run) error {
+	return func(ctx context.Context, e *Env, run *Run) error {
+		if err := e.Faults.SetAWS([]Rule{{Service: SvcDynamoDB, Kind: Late, Rate: 0.3, Delay: delay}}, apis()...); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, run.Scenario.LoadFor/3); err != nil {
+			return err
+		}
+		rep, err := e.failover(ctx, "sa-east-1", "active-passive")
+		if err != nil {
+			return err
+		}
+		run.Note("failover to sa-east-1: us-east-1's write gate closed at %s", rep.ClosedAt["us-east-1"].Format(time.RFC3339Nano))
+		if err := sleepCtx(ctx, 5*time.Second); err != nil {
+			return err
+		}
+		if _, err := e.failover(ctx, "us-east-1", "active-active"); err != nil {
+			return err
+		}
+		<-run.LoadDone
+		if err := sleepCtx(ctx, delay+3*time.Second); err != nil { // every late call landed
+			return err
+		}
+		_ = e.Faults.SetAWS(nil, apis()...)
+		inside, err := e.writesWhileGateClosed(ctx, "us-east-1")
+		if err != nil {
+			return err
+		}
+		run.Note("us-east-1 stream: %d events written while its write gate was closed", len(inside))
+		if len(inside) > 0 {
+			return fmt.Errorf("%d events committed in us-east-1 after the failover closed its writes: %v", len(inside), head(inside))
+		}
+		return nil
+	}
+}
+
+// failoverReport is the part of salesctl's JSON report the suite reads.
+type failoverReport struct {
+	OK       bool                 `json:"ok"`
+	ClosedAt map[string]time.Time `json:"closed_at"`
+}
+
+// failover runs the operator's failover command against the stack.
+func (e *Env) failover(ctx context.Context, to, mode string) (failoverReport, error) {
+	cmd := exec.CommandContext(ctx, e.Stack.Bin(devstack.Salesctl), "failover", "--to", to, "--mode", mode, "--settle", "2s", "--output", "json")
+	cmd.Env = append(append(os.Environ(), e.Stack.MotoEnv()...), "SALESCTL_STACK="+e.Stack.Options().OutputsPath())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var rep failoverReport
+	if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil || err != nil || !rep.OK {
+		return rep, fmt.Errorf("failover to %s (%s): %v %v\n%s%s", to, mode, err, jerr, out.String(), errb.String())
+	}
+	return rep, nil
+}
+
+// writesWhileGateClosed reads region's event store stream in order and
+// returns the events written there (INSERTs of its own origin) between a
+// CLOSED record of its write gate and the next OPEN one.
+func (e *Env) writesWhileGateClosed(ctx context.Context, region string) ([]string, error) {
+	st := dynamodbstreams.NewFromConfig(e.Clients.Config[region])
+	arn, err := streams.StreamARN(ctx, e.Clients.DDB[region], e.Stack.Outputs().Regions[region].EventTable)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := st.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn})
+	if err != nil {
+		return nil, err
+	}
+	str := func(img map[string]streamtypes.AttributeValue, k string) string {
+		if v, ok := img[k].(*streamtypes.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	closed, sawGate := false, false
+	var inside []string
+	for _, sh := range desc.StreamDescription.Shards {
+		it, err := st.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			return nil, err
+		}
+		for iter := it.ShardIterator; iter != nil; {
+			out, err := st.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range out.Records {
+				img := r.Dynamodb.NewImage
+				switch {
+				case str(img, "sale_id") == store.GateSaleID && str(img, "position") == region:
+					sawGate = true
+					closed = str(img, store.AttrGateState) == store.GateClosed
+				case closed && r.EventName == streamtypes.OperationTypeInsert && str(img, "origin_region") == region &&
+					(str(img, "event_type") == string(domain.EventSaleCreated) || str(img, "event_type") == string(domain.EventSaleCancelled)):
+					inside = append(inside, str(img, "sale_id")+"/"+str(img, "event_type"))
+				}
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	if !sawGate {
+		return nil, fmt.Errorf("no write gate record of %s in its stream: the failover closed nothing", region)
+	}
+	return inside, nil
 }

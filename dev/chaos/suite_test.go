@@ -73,12 +73,24 @@ func TestScenarioCatalogue(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"net-latency", "net-bandwidth", "net-timeout", "net-reset-peer", "net-blackout-10s", "net-refused-10s",
-		"aws-throttle", "aws-500", "aws-slow", "kill-worker", "kill-runner", "kill-api", "replication-pause"} {
+		"aws-throttle", "aws-500", "aws-slow", "kill-worker", "kill-runner", "kill-api", "replication-pause", "late-writes", "flip-late-writes"} {
 		if !seen[want] {
 			t.Errorf("no scenario %s", want)
 		}
 	}
-	if fast == 0 || fast > 4 {
+	if fast == 0 || fast > 5 {
 		t.Errorf("%d fast scenarios: the fast subset must stay small", fast)
+	}
+}
+
+// A name in SALES_CHAOS_ONLY that no scenario has fails the run instead of
+// running nothing.
+func TestUnknownScenarioNamesAreReported(t *testing.T) {
+	scs := Scenarios(FastSize)
+	if got := unknownNames("kill-worker, late-writes", scs); len(got) != 0 {
+		t.Errorf("known names reported unknown: %v", got)
+	}
+	if got := unknownNames("kill-worker,kil-api,", scs); len(got) != 1 || got[0] != "kil-api" {
+		t.Errorf("unknownNames = %v, want [kil-api]", got)
 	}
 }

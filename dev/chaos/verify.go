@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
@@ -263,4 +265,34 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// committedProducts returns those of products that a SaleCreated in some
+// region's store carries (a Scan: the test stores are small).
+func (e *Env) committedProducts(ctx context.Context, products []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, p := range products {
+		want[p] = true
+	}
+	found := map[string]bool{}
+	for _, r := range e.Stack.Regions() {
+		table := e.Stack.Outputs().Regions[r].EventTable
+		p := ddb.NewScanPaginator(e.Clients.DDB[r], &ddb.ScanInput{TableName: &table})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("scan %s in %s: %w", table, r, err)
+			}
+			for _, item := range page.Items {
+				data, _ := item[store.AttrData].(*ddbtypes.AttributeValueMemberM)
+				if data == nil {
+					continue
+				}
+				if prod, ok := data.Value["product"].(*ddbtypes.AttributeValueMemberS); ok && want[prod.Value] {
+					found[prod.Value] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(found), nil
 }
