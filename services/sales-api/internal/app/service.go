@@ -28,6 +28,8 @@ var (
 	// ErrOutcomeUnknown: neither the write nor its void answered in time;
 	// only a retry with the same Idempotency-Key is safe.
 	ErrOutcomeUnknown = errors.New("the outcome of the write is unknown")
+	// ErrUnavailable: the store could not be read; nothing was written.
+	ErrUnavailable = errors.New("the event store did not answer")
 )
 
 // StateReader tells whether this region takes writes; a
@@ -99,7 +101,7 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	var id uuid.UUID
 	if cmd.IdempotencyKey != "" {
 		id = SaleIDForKey(cmd.IdempotencyKey)
-		events, err := s.Store.Load(ctx, id)
+		events, err := s.load(ctx, id)
 		if err != nil {
 			return Created{}, err
 		}
@@ -150,11 +152,21 @@ func replay(first domain.Envelope, want domain.SaleCreated) (Created, error) {
 
 // Get folds a sale from one strongly consistent Query.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (domain.Sale, error) {
-	events, err := s.Store.Load(ctx, id)
+	events, err := s.load(ctx, id)
 	if err != nil {
 		return domain.Sale{}, err
 	}
 	return domain.Fold(events)
+}
+
+// load reads a sale's events; a failure is ErrUnavailable (a read writes
+// nothing, so the client may simply retry).
+func (s *Service) load(ctx context.Context, id uuid.UUID) ([]domain.Envelope, error) {
+	events, err := s.Store.Load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return events, nil
 }
 
 // Cancel appends SaleCancelled: one Query and one conditional PutItem.

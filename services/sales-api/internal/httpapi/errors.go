@@ -41,8 +41,8 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusServiceUnavailable, "the request did not complete in time and nothing was written; retry"
 	case errors.Is(err, app.ErrOutcomeUnknown):
 		return fiber.StatusGatewayTimeout, "the request did not complete in time and its outcome is unknown; retry with the same Idempotency-Key"
-	case errors.Is(err, context.DeadlineExceeded):
-		return fiber.StatusServiceUnavailable, "the request did not complete in time; retry"
+	case errors.Is(err, app.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return fiber.StatusServiceUnavailable, "the sale could not be read in time; nothing was written; retry"
 	case errors.Is(err, app.ErrIdempotencyKeyReused):
 		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
 	case errors.Is(err, errUnsupportedEncoding):
@@ -88,8 +88,14 @@ func errorHandler(log *slog.Logger, retryAfter int) fiber.ErrorHandler {
 		case fiber.StatusUnsupportedMediaType:
 			c.Set(fiber.HeaderAcceptEncoding, acceptedEncodings)
 		}
-		if status >= 500 && status != fiber.StatusServiceUnavailable {
+		switch {
+		case status >= 500 && status != fiber.StatusServiceUnavailable:
 			log.Error("request failed", "request_id", c.GetRespHeader(fiber.HeaderXRequestID),
+				"method", c.Method(), "path", c.Path(), "err", err)
+		case status == fiber.StatusServiceUnavailable && !errors.Is(err, app.ErrRegionNotActive) && !errors.Is(err, eventstore.ErrWritesClosed):
+			// The store did not answer in time: nothing was written, but
+			// an operator wants to see it.
+			log.Warn("request not completed", "request_id", c.GetRespHeader(fiber.HeaderXRequestID),
 				"method", c.Method(), "path", c.Path(), "err", err)
 		}
 		return c.Status(status).JSON(errorBody{Error: msg})
