@@ -530,3 +530,48 @@ func TestStartFailsOnAQueueWithoutSuchQueue(t *testing.T) {
 		t.Fatalf("start against a missing queue: %v, want an error about reading its redrive policy", err)
 	}
 }
+
+// slowLake holds every lake write for delay: work that outlives the
+// message's visibility timeout and its claim's lease several times over.
+type slowLake struct {
+	processing.Lake
+	delay time.Duration
+}
+
+func (s slowLake) Merge(ctx context.Context, e domain.Envelope, generation int) (lake.Merged, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return lake.Merged{}, ctx.Err()
+	}
+	return s.Lake.Merge(ctx, e, generation)
+}
+
+// The heartbeat keeps slow work to its one consumer: with a lake write
+// that takes three visibility timeouts, the message is never delivered to
+// the worker's other consumer (it stays invisible) and the claim is never
+// taken over (its lease is renewed); the sale is processed once.
+func TestHeartbeatKeepsSlowWorkToOneConsumer(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t, region, stacktest.Options{})
+	e := s.Sale(t, region, time.Now())
+	s.Send(t, stacktest.EventMessage(t, e))
+	cfg := s.Config()
+	cfg.Consumers = 2
+	cfg.VisibilityTimeout, cfg.Lease = 2*time.Second, 3*time.Second
+	cfg.ReceiveWait = time.Second
+	w := start(t, s, cfg, worker.Options{DisableHTTP: true, Lake: slowLake{Lake: lake.NewWriter(s.S3, s.Bucket), delay: 3 * cfg.VisibilityTimeout}})
+	m := w.Metrics()
+	stacktest.Eventually(t, 30*time.Second, func() (bool, string) {
+		n := testutil.ToFloat64(m.Processed.WithLabelValues(string(domain.EventSaleCreated)))
+		return n == 1 && s.Total(t, s.QueueURL) == 0, fmt.Sprintf("%v processed, %d queued", n, s.Total(t, s.QueueURL))
+	})
+	w.stop()
+	if got := testutil.ToFloat64(m.Received); got != 1 {
+		t.Errorf("the message was received %v times, want once: the heartbeat did not keep it invisible", got)
+	}
+	if got := testutil.ToFloat64(m.Heartbeats); got < 2 {
+		t.Errorf("%v heartbeats during work of three visibility timeouts, want at least 2", got)
+	}
+	snapshot(t, s).processedOnce(t, e)
+}
