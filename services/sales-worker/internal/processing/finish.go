@@ -3,7 +3,10 @@ package processing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/salesplatform/libs/sales/domain"
 	"github.com/salesplatform/libs/sales/eventstore"
@@ -21,10 +24,12 @@ type Committer interface {
 	CompleteAndAppend(ctx context.Context, c idempotency.Claim, result string, e domain.Envelope) error
 }
 
-// EventMerger merges a version of an operation into the event store
-// (eventstore.Store has it).
-type EventMerger interface {
+// Events is the part of the event store the worker needs
+// (eventstore.Store has it): merging versions of an operation written by
+// two regions, and reading a sale.
+type Events interface {
 	Merge(ctx context.Context, e domain.Envelope) (domain.Envelope, error)
+	Load(ctx context.Context, saleID uuid.UUID) ([]domain.Envelope, error)
 }
 
 // Finisher completes claims, appending SaleProcessed in the same step for
@@ -33,7 +38,7 @@ type Finisher struct {
 	Claims idempotency.Store
 	Commit Committer
 	// Events merges versions of an operation written by two regions.
-	Events EventMerger
+	Events Events
 	// Region is the worker's region: SaleProcessed's origin.
 	Region string
 	Now    func() time.Time
@@ -62,6 +67,18 @@ func ProcessedEvent(w Work, region string, at time.Time) domain.Envelope {
 func (f *Finisher) Finish(ctx context.Context, c idempotency.Claim, w Work) error {
 	if w.Generation > 0 {
 		return f.Claims.Complete(ctx, c, w.LakeKey)
+	}
+	if w.Event.LegacyLayout() {
+		// Written before canonical identities: its SaleProcessed, if any,
+		// sits at a per-region position the canonical one does not meet
+		// (a replay after the claim expired). Read the sale first.
+		events, err := f.Events.Load(ctx, w.Event.SaleID)
+		if err != nil {
+			return fmt.Errorf("read sale %s before recording a legacy event: %w", w.Event.SaleID, err)
+		}
+		if domain.HasProcessed(events, w.Event.EventID) {
+			return f.Claims.Complete(ctx, c, w.LakeKey)
+		}
 	}
 	err := f.Commit.CompleteAndAppend(ctx, c, w.LakeKey, ProcessedEvent(w, f.Region, f.Now()))
 	if errors.Is(err, eventstore.ErrConflict) {

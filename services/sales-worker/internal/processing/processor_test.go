@@ -558,3 +558,56 @@ func TestCancellationIsProcessedUnderItsOwnPrefix(t *testing.T) {
 		t.Fatalf("SaleProcessed %v", ps)
 	}
 }
+
+// Events written before canonical identities keep working: a legacy sale
+// (random event id, per-region position) replayed after its claim expired
+// finds its legacy lake object at the legacy key and its legacy
+// SaleProcessed, and writes neither again; a reprocessing generation
+// writes beside the legacy key.
+func TestLegacyEventsKeepTheirKeysAndAreNotProcessedTwice(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	e := r.sale(t, home, t0) // canonical; make a legacy one beside it
+	legacy := e
+	legacy.SaleID = uuid.Must(uuid.NewV7())
+	legacy.EventID = uuid.New()
+	if !legacy.LegacyLayout() || legacy.Position() != "0000000001#us-east-1" {
+		t.Fatalf("fixture is not legacy: %s", legacy.Position())
+	}
+	if err := r.events.Append(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	// What the previous worker left: the object at the legacy key, and
+	// SaleProcessed at version 2 of its region, with its per-region id.
+	key, _ := lake.ObjectKey(legacy, 0)
+	if !strings.Contains(key, "/region=us-east-1/") {
+		t.Fatalf("legacy key %s", key)
+	}
+	if m, err := r.lake.Merge(ctx, legacy, 0); err != nil || m.Outcome != lake.Written {
+		t.Fatal(m, err)
+	}
+	old, _ := domain.NewEnvelope(legacy.SaleID, 2, home, "", t0, domain.SaleProcessed{LakeKey: key, ProcessedRegion: home, SourceEventID: legacy.EventID, SourceEventType: domain.EventSaleCreated})
+	old.EventID = uuid.NewSHA1(uuid.MustParse("6d1f0a52-7c0b-4e1e-9a57-3c2f5e8b9d10"), []byte(legacy.EventID.String()+"/"+home))
+	if err := r.events.Append(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	before := mustLoad(t, r, legacy.SaleID)
+	folded, _ := domain.Fold(before)
+
+	wantAction(t, r.one(t, message(t, legacy, nil)), processing.Delete, processing.OutcomeProcessed)
+	if r.lake.Versions(key) != 1 || r.lake.Len() != 1 {
+		t.Fatalf("the legacy object was written again (%d versions, %d objects)", r.lake.Versions(key), r.lake.Len())
+	}
+	after := mustLoad(t, r, legacy.SaleID)
+	if len(r.processed(t, legacy.SaleID)) != 1 || len(after) != len(before) {
+		t.Fatalf("a second SaleProcessed was recorded: %d events, was %d", len(after), len(before))
+	}
+	if again, _ := domain.Fold(after); again != folded {
+		t.Fatalf("the legacy sale folds %+v, was %+v", again, folded)
+	}
+	a := r.one(t, message(t, legacy, map[string]string{processing.AttrReprocessGeneration: "2"}))
+	wantAction(t, a, processing.Delete, processing.OutcomeProcessed)
+	if a.Work.LakeKey != "reprocess/g2/"+key {
+		t.Fatalf("generation 2 of a legacy event writes %s", a.Work.LakeKey)
+	}
+}
