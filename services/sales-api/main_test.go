@@ -166,7 +166,9 @@ func TestAWSRequestsPerOperationAgainstEmulator(t *testing.T) {
 		}
 		t.Logf("%d × %s: %v (%.2f AWS calls each)", n, name, got, float64(got.Total(""))/float64(n))
 	}
-	measure("POST", posts, awsconfig.Counts{"DynamoDB.PutItem": posts}, func(i int) {
+	// An append is one TransactWriteItems: the conditional put and the
+	// region's write gate, checked together (ADR 0072).
+	measure("POST", posts, awsconfig.Counts{"DynamoDB.TransactWriteItems": posts}, func(i int) {
 		res := request(t, "POST", api.url+"/sales", fmt.Sprintf(`{"product":"p%d","amount":%d.25}`, i, i+1), 201)
 		ids[i] = res["id"].(string)
 	})
@@ -176,7 +178,7 @@ func TestAWSRequestsPerOperationAgainstEmulator(t *testing.T) {
 			t.Errorf("sale %d reads back %v", i, res)
 		}
 	})
-	measure("DELETE", deletes, awsconfig.Counts{"DynamoDB.Query": deletes, "DynamoDB.PutItem": deletes}, func(i int) {
+	measure("DELETE", deletes, awsconfig.Counts{"DynamoDB.Query": deletes, "DynamoDB.TransactWriteItems": deletes}, func(i int) {
 		request(t, "DELETE", api.url+"/sales/"+ids[i], "", 204)
 	})
 	measure("bad POST", 100, awsconfig.Counts{}, func(i int) {
