@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,12 +41,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
 
 	"github.com/salesplatform/dev/devstack"
 	"github.com/salesplatform/libs/sales/awsconfig"
+	"github.com/salesplatform/libs/sales/domain"
+	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
 )
 
-var httpc = &http.Client{Timeout: 15 * time.Second}
+// httpc posts as many clients: each request leaves from one of 64 loopback
+// addresses, so the edge's source-IP affinity spreads them over the
+// regions by the dials, as Global Accelerator spreads real clients.
+var httpc = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
+	DisableKeepAlives: true,
+	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		local := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(10+rand.IntN(64)))}
+		return (&net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+	},
+}}
 
 type pending struct {
 	id       string
@@ -93,6 +106,8 @@ type jsonReport struct {
 	SustainedSalesPerS *float64      `json:"sustained_sales_per_s,omitempty"`
 	MaxLagS            float64       `json:"max_lag_s,omitempty"`
 	Failover           *jsonFailover `json:"failover,omitempty"`
+	// ExactlyOnce audits the latency run's sales.
+	ExactlyOnce *jsonAudit `json:"exactly_once,omitempty"`
 	Error              string        `json:"error,omitempty"`
 }
 
@@ -128,6 +143,14 @@ type jsonStep struct {
 	TailP50ms    float64 `json:"tail_p50_ms"`
 	Lost         int     `json:"lost"`
 	KeepsUp      bool    `json:"keeps_up"`
+}
+
+// jsonAudit is invariant 1 over the latency run's sales: objects per sale
+// in each region's lake, SaleProcessed per source event in the store.
+type jsonAudit struct {
+	Sales              int                `json:"sales"`
+	LakeObjectsPerSale map[string]float64 `json:"lake_objects_per_sale"`
+	ProcessedPerSource float64            `json:"processed_per_source_event"`
 }
 
 type jsonFailover struct {
@@ -166,7 +189,10 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 		return err
 	}
 	t0 := time.Now()
-	stk, err := devstack.Start(ctx, devstack.Options{Dir: dir, Ports: ports, Progress: os.Stderr, TakeoverDelay: 5 * time.Minute})
+	// The workers at the local stack's default takeover delay: a backlog
+	// longer than it makes both regions process some sales, and the audit
+	// below shows that nothing doubles for it.
+	stk, err := devstack.Start(ctx, devstack.Options{Dir: dir, Ports: ports, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -190,6 +216,12 @@ func run(rate float64, duration time.Duration, steps string, stepFor, maxLag tim
 	rep.Latency = &jsonLatency{RatePerS: rate, DurationS: duration.Seconds(), Accepted: len(res.done) + len(res.lost), Lost: len(res.lost),
 		OriginMS: msOf(res.regionLat(true)), OtherMS: msOf(res.regionLat(false)), BothMS: msOf(res.lat(""))}
 	rep.Requests = requestsJSON(beforeBy, afterBy, len(res.done))
+	audit, err := b.audit(ctx, res.done)
+	if err != nil {
+		return err
+	}
+	rep.ExactlyOnce = audit
+	fmt.Printf("exactly once: lake objects per sale %v; SaleProcessed per source event %.2f (over %d sales; 1.00 each)\n", audit.LakeObjectsPerSale, audit.ProcessedPerSource, audit.Sales)
 
 	// 2. Sustained throughput.
 	if strings.TrimSpace(steps) != "" {
@@ -360,12 +392,8 @@ func (b *bench) offer(rate float64, d, wait time.Duration) result {
 					raw, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusCreated && json.Unmarshal(raw, &s) == nil {
-						day := time.Now().UTC().Format(time.DateOnly)
-						if ts, err := time.Parse(time.RFC3339Nano, s.CreatedAt); err == nil {
-							day = ts.UTC().Format(time.DateOnly)
-						}
 						mu.Lock()
-						all = append(all, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: day, accepted: time.Now(), arrived: map[string]time.Duration{}})
+						all = append(all, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: lakeDay(s.ID), accepted: time.Now(), arrived: map[string]time.Duration{}})
 						mu.Unlock()
 						return
 					}
@@ -419,7 +447,7 @@ func (b *bench) followLive(current func() []*pending, posting <-chan struct{}, w
 					continue
 				}
 				left++
-				k := part{r, "sales/dt=" + p.day + "/region=" + p.origin + "/"}
+				k := part{r, "sales/dt=" + p.day + "/"}
 				if o, ok := oldest[k]; !ok || p.id < o {
 					oldest[k] = p.id
 				}
@@ -456,7 +484,7 @@ func (b *bench) followLive(current func() []*pending, posting <-chan struct{}, w
 				present[strings.TrimSuffix(key[strings.LastIndex(key, "/")+1:], ".json")] = true
 			}
 			for _, p := range all {
-				if _, ok := p.arrived[k.region]; !ok && present[p.id] && "sales/dt="+p.day+"/region="+p.origin+"/" == k.prefix {
+				if _, ok := p.arrived[k.region]; !ok && present[p.id] && "sales/dt="+p.day+"/" == k.prefix {
 					p.arrived[k.region] = now.Sub(p.accepted)
 				}
 			}
@@ -610,7 +638,7 @@ func (b *bench) failover(rate float64, rep *jsonReport) error {
 						}
 						if resp.StatusCode == http.StatusCreated && json.Unmarshal(raw, &s) == nil {
 							mu.Lock()
-							o.ids = append(o.ids, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: time.Now().UTC().Format(time.DateOnly), accepted: time.Now(), arrived: map[string]time.Duration{}})
+							o.ids = append(o.ids, &pending{id: s.ID, origin: resp.Header.Get("X-Edge-Region"), day: lakeDay(s.ID), accepted: time.Now(), arrived: map[string]time.Duration{}})
 							mu.Unlock()
 							return
 						}
@@ -669,4 +697,60 @@ func indent(s string) string {
 		b.WriteString("  " + l + "\n")
 	}
 	return b.String()
+}
+
+// lakeDay is the day partition of a sale's lake object: the day in its
+// UUIDv7 id (libs/sales/domain.SaleDate).
+func lakeDay(id string) string {
+	if u, err := uuid.Parse(id); err == nil && u.Version() == 7 {
+		sec, nsec := u.Time().UnixTime()
+		return time.Unix(sec, nsec).UTC().Format(time.DateOnly)
+	}
+	return time.Now().UTC().Format(time.DateOnly)
+}
+
+// audit counts, for every sale, its objects under sales/ in each region's
+// lake and, in the first region's store, the SaleProcessed of each of its
+// source events.
+func (b *bench) audit(ctx context.Context, sales []*pending) (*jsonAudit, error) {
+	a := &jsonAudit{Sales: len(sales), LakeObjectsPerSale: map[string]float64{}}
+	if len(sales) == 0 {
+		return a, nil
+	}
+	for _, r := range b.stk.Regions() {
+		keys, err := devstack.LakeKeys(ctx, b.c.S3[r], b.c.Outputs.Regions[r].LakeBucket, "sales/")
+		if err != nil {
+			return nil, err
+		}
+		per := map[string]int{}
+		for _, k := range keys {
+			per[strings.TrimSuffix(k[strings.LastIndex(k, "/")+1:], ".json")]++
+		}
+		n := 0
+		for _, p := range sales {
+			n += per[p.id]
+		}
+		a.LakeObjectsPerSale[r] = float64(n) / float64(len(sales))
+	}
+	region := b.stk.Regions()[0]
+	st := store.New(b.c.DDB[region], b.c.Outputs.Regions[region].EventTable)
+	sources, processed := 0, 0
+	for _, p := range sales {
+		evs, err := st.Load(ctx, uuid.MustParse(p.id))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			switch e.EventType {
+			case domain.EventSaleCreated, domain.EventSaleCancelled:
+				sources++
+			case domain.EventSaleProcessed:
+				processed++
+			}
+		}
+	}
+	if sources > 0 {
+		a.ProcessedPerSource = float64(processed) / float64(sources)
+	}
+	return a, nil
 }
