@@ -108,7 +108,7 @@ type jsonReport struct {
 	Failover           *jsonFailover `json:"failover,omitempty"`
 	// ExactlyOnce audits the latency run's sales.
 	ExactlyOnce *jsonAudit `json:"exactly_once,omitempty"`
-	Error              string        `json:"error,omitempty"`
+	Error       string     `json:"error,omitempty"`
 }
 
 type jsonLatency struct {
