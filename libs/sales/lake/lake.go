@@ -231,14 +231,9 @@ const maxConflictAttempts = 4
 // event stands, which is success.
 func (w *Writer) Put(ctx context.Context, key string, body []byte) (created bool, err error) {
 	for attempt := 1; ; attempt++ {
-		_, err = w.client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:        &w.bucket,
-			Key:           &key,
-			Body:          bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))),
-			ContentType:   aws.String("application/json"),
-			IfNoneMatch:   aws.String("*"),
-		})
+		in := w.putInput(key, body)
+		in.IfNoneMatch = aws.String("*")
+		_, err = w.client.PutObject(ctx, in)
 		switch status := httpStatus(err); {
 		case err == nil:
 			return true, nil
@@ -336,14 +331,9 @@ func (w *Writer) Merge(ctx context.Context, e domain.Envelope, generation int) (
 		if !domain.Earlier(e, other) {
 			return Merged{Key: key, Outcome: KeptOther, Other: &other}, nil
 		}
-		_, err = w.client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:        &w.bucket,
-			Key:           &key,
-			Body:          bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))),
-			ContentType:   aws.String("application/json"),
-			IfMatch:       &etag,
-		})
+		in := w.putInput(key, body)
+		in.IfMatch = &etag
+		_, err = w.client.PutObject(ctx, in)
 		switch status := httpStatus(err); {
 		case err == nil:
 			return Merged{Key: key, Outcome: Replaced, Other: &other}, nil
@@ -424,6 +414,16 @@ func (w *Writer) RecordConflict(ctx context.Context, a, b domain.Envelope) (stri
 	}
 	_, err = w.Put(ctx, key, body)
 	return key, err
+}
+
+func (w *Writer) putInput(key string, body []byte) *s3.PutObjectInput {
+	return &s3.PutObjectInput{
+		Bucket:        &w.bucket,
+		Key:           &key,
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   aws.String("application/json"),
+	}
 }
 
 // get reads an object and its ETag.
