@@ -15,14 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/salesplatform/dev/devstack"
 	"github.com/salesplatform/libs/sales/domain"
 	store "github.com/salesplatform/libs/sales/eventstore/dynamodb"
-	"github.com/salesplatform/libs/sales/streams"
 )
 
 // Env is a running stack with its fault plumbing.
@@ -564,48 +561,22 @@ func (e *Env) failover(ctx context.Context, to, mode string) (failoverReport, er
 // returns the events written there (INSERTs of its own origin) between a
 // CLOSED record of its write gate and the next OPEN one.
 func (e *Env) writesWhileGateClosed(ctx context.Context, region string) ([]string, error) {
-	st := dynamodbstreams.NewFromConfig(e.Clients.Config[region])
-	arn, err := streams.StreamARN(ctx, e.Clients.DDB[region], e.Stack.Outputs().Regions[region].EventTable)
+	recs, err := e.Clients.EventStreamRecords(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := st.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn})
-	if err != nil {
-		return nil, err
-	}
-	str := func(img map[string]streamtypes.AttributeValue, k string) string {
-		if v, ok := img[k].(*streamtypes.AttributeValueMemberS); ok {
-			return v.Value
-		}
-		return ""
-	}
+	str := devstack.StreamString
 	closed, sawGate := false, false
 	var inside []string
-	for _, sh := range desc.StreamDescription.Shards {
-		it, err := st.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			return nil, err
-		}
-		for iter := it.ShardIterator; iter != nil; {
-			out, err := st.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range out.Records {
-				img := r.Dynamodb.NewImage
-				switch {
-				case str(img, "sale_id") == store.GateSaleID && str(img, "position") == region:
-					sawGate = true
-					closed = str(img, store.AttrGateState) == store.GateClosed
-				case closed && r.EventName == streamtypes.OperationTypeInsert && str(img, "origin_region") == region &&
-					(str(img, "event_type") == string(domain.EventSaleCreated) || str(img, "event_type") == string(domain.EventSaleCancelled)):
-					inside = append(inside, str(img, "sale_id")+"/"+str(img, "event_type"))
-				}
-			}
-			if len(out.Records) == 0 {
-				break
-			}
-			iter = out.NextShardIterator
+	for _, r := range recs {
+		img := r.Dynamodb.NewImage
+		switch {
+		case str(img, "sale_id") == store.GateSaleID && str(img, "position") == region:
+			sawGate = true
+			closed = str(img, store.AttrGateState) == store.GateClosed
+		case closed && r.EventName == streamtypes.OperationTypeInsert && str(img, "origin_region") == region &&
+			(str(img, "event_type") == string(domain.EventSaleCreated) || str(img, "event_type") == string(domain.EventSaleCancelled)):
+			inside = append(inside, str(img, "sale_id")+"/"+str(img, "event_type"))
 		}
 	}
 	if !sawGate {

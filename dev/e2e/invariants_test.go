@@ -11,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/google/uuid"
 
 	"github.com/salesplatform/dev/devstack"
 	"github.com/salesplatform/libs/sales/domain"
-	"github.com/salesplatform/libs/sales/streams"
 )
 
 // Invariant 1: a burst of sales posted across both regions at once
@@ -165,46 +162,21 @@ func streamInserts(t *testing.T, region string, ids []string) inserts {
 	for _, id := range ids {
 		want[id] = true
 	}
-	ctx := context.Background()
-	cfg := clients.Config[region]
-	st := dynamodbstreams.NewFromConfig(cfg)
-	arn, err := streams.StreamARN(ctx, clients.DDB[region], stk.Outputs().Regions[region].EventTable)
+	recs, err := clients.EventStreamRecords(context.Background(), region)
 	if err != nil {
-		t.Fatalf("stream of %s: %v", region, err)
-	}
-	desc, err := st.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn})
-	if err != nil {
-		t.Fatalf("describe the stream of %s: %v", region, err)
+		t.Fatal(err)
 	}
 	var n inserts
-	for _, sh := range desc.StreamDescription.Shards {
-		it, err := st.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatalf("iterator of %s: %v", region, err)
+	for _, r := range recs {
+		img := r.Dynamodb.NewImage
+		origin := devstack.StreamString(img, "origin_region")
+		if r.EventName != streamtypes.OperationTypeInsert || origin == "" || !want[devstack.StreamString(img, "sale_id")] {
+			continue
 		}
-		iter := it.ShardIterator
-		for iter != nil {
-			out, err := st.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
-			if err != nil {
-				t.Fatalf("records of %s: %v", region, err)
-			}
-			for _, r := range out.Records {
-				img := r.Dynamodb.NewImage
-				sale, _ := img["sale_id"].(*streamtypes.AttributeValueMemberS)
-				origin, _ := img["origin_region"].(*streamtypes.AttributeValueMemberS)
-				if r.EventName != streamtypes.OperationTypeInsert || sale == nil || origin == nil || !want[sale.Value] {
-					continue
-				}
-				if origin.Value == region {
-					n.own++
-				} else {
-					n.foreign++
-				}
-			}
-			if len(out.Records) == 0 {
-				break
-			}
-			iter = out.NextShardIterator
+		if origin == region {
+			n.own++
+		} else {
+			n.foreign++
 		}
 	}
 	return n
