@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +222,39 @@ func TestConcurrentWritesOfOneItemConvergeOnTheLastWriter(t *testing.T) {
 	eventually(t, 10*time.Second, "the repair in "+b, func() bool {
 		return fingerprint(r.get(t, b, r.events[b], key)) == fingerprint(with("repair"))
 	})
+}
+
+// The same while replication is paused, with other writes queued before
+// the conflicting ones in both regions: when it resumes, each link meets
+// the other region's write before its own link has read it, and must still
+// keep the later one.
+func TestConcurrentWritesDuringAPauseConvergeOnTheLastWriter(t *testing.T) {
+	r := newRig(t, 0)
+	a, b := regions[0], regions[1]
+	r.s.Pause()
+	for i := range 5 {
+		for _, region := range regions {
+			r.put(t, region, r.events[region], map[string]types.AttributeValue{"sale_id": sv(fmt.Sprintf("filler-%s-%d", region, i)), "position": sv("SaleCreated")})
+		}
+	}
+	key := map[string]types.AttributeValue{"sale_id": sv("paused"), "position": sv("SaleProcessed#x")}
+	with := func(region string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"sale_id": sv("paused"), "position": sv("SaleProcessed#x"), "processed_region": sv(region)}
+	}
+	r.put(t, a, r.events[a], with(a))
+	time.Sleep(20 * time.Millisecond)
+	r.put(t, b, r.events[b], with(b)) // the later write
+	time.Sleep(500 * time.Millisecond)
+	r.s.Resume()
+	eventually(t, 15*time.Second, "both regions holding the later write", func() bool {
+		return fingerprint(r.get(t, a, r.events[a], key)) == fingerprint(with(b)) && fingerprint(r.get(t, b, r.events[b], key)) == fingerprint(with(b))
+	})
+	time.Sleep(1500 * time.Millisecond)
+	for _, region := range regions {
+		if it := r.get(t, region, r.events[region], key); fingerprint(it) != fingerprint(with(b)) {
+			t.Errorf("%s ended with %v, want the later write (%s)", region, it, b)
+		}
+	}
 }
 
 func TestVersionsOrderLikeAGlobalTable(t *testing.T) {

@@ -12,6 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/salesplatform/libs/sales/streams"
 )
 
 // Table is one replicated table: the same logical table in every region.
@@ -261,15 +265,6 @@ func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, r
 	return nil
 }
 
-// unknownGrace bounds how long a change waits to learn the stamp of the
-// destination's differing version (its own link has not read that write
-// yet). Past it the destination's version counts as older: only two links
-// each blocked behind the other's unread write get there.
-const unknownGrace = 5 * time.Second
-
-// errVersionUnknown retries a change until the destination's version is
-// known.
-var errVersionUnknown = errors.New("the destination's version of the item is not known yet")
 
 // applyTo applies one change at dst, last writer wins: dst's item is
 // replaced (or deleted) only when it is absent or holds an older write,
@@ -295,13 +290,15 @@ func (l *tableLink) applyTo(ctx context.Context, dst string, c change, st stamp,
 	}
 	if len(out.Item) > 0 {
 		known, ok := l.s.versions.get(vk)
-		switch {
-		case ok && known.content == current:
-			if known.after(st) {
-				return OutcomeSkippedNewer, nil
+		if !ok || known.content != current {
+			// A write made in dst that dst's own link has not read yet
+			// (copies are recorded when made): look it up in dst's stream.
+			if known, ok, err = l.s.learn(ctx, dst, l.table, c.keys, current); err != nil {
+				return OutcomeFailed, err
 			}
-		case l.s.now().Sub(c.created) < unknownGrace+l.s.Lag():
-			return OutcomeFailed, fmt.Errorf("%s in %s: %w", table, dst, errVersionUnknown)
+		}
+		if ok && known.after(st) {
+			return OutcomeSkippedNewer, nil
 		}
 	}
 	cond, names, values := unchanged(out.Item, c.keys)
@@ -321,7 +318,60 @@ func (l *tableLink) applyTo(ctx context.Context, dst string, c change, st stamp,
 		}
 		return OutcomeFailed, fmt.Errorf("write %s in %s: %w", table, dst, err)
 	}
+	l.s.versions.set(vk, version{stamp: st, content: content})
 	return OutcomeApplied, nil
+}
+
+// learn finds, in dst's stream, the write that put content at the item
+// with keys, and returns its version: what a global table knows of every
+// item's last write. Only dst's own writes can be unknown (the stand-in
+// records its copies), so the record's region is dst. ok is false when the
+// stream no longer has it (trimmed): the destination's version then counts
+// as older.
+func (s *StandIn) learn(ctx context.Context, dst string, t Table, keys map[string]types.AttributeValue, content string) (version, bool, error) {
+	c := s.clients[dst]
+	arn, err := streams.StreamARN(ctx, c.tables, t.ByRegion[dst])
+	if err != nil {
+		return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+	}
+	desc, err := c.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn})
+	if err != nil {
+		return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+	}
+	keyFP := keyFingerprint(keys)
+	var found version
+	ok := false
+	for _, sh := range desc.StreamDescription.Shards {
+		it, err := c.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+		}
+		for iter := it.ShardIterator; iter != nil; {
+			page, err := c.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+			if err != nil {
+				return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+			}
+			for _, r := range page.Records {
+				rec, err := streams.ToEventRecord(arn, r)
+				if err != nil {
+					continue
+				}
+				ch, err := decodeRecord(rec)
+				if err != nil || ch.remove || keyFingerprint(ch.keys) != keyFP || fingerprint(ch.image) != content {
+					continue
+				}
+				found, ok = version{stamp: stamp{at: ch.created, region: dst}, content: content}, true
+			}
+			if len(page.Records) == 0 {
+				break
+			}
+			iter = page.NextShardIterator
+		}
+	}
+	if ok {
+		s.versions.set(versionKey(dst, t.Name, keyFP), found)
+	}
+	return found, ok, nil
 }
 
 // unchanged is a condition that holds while the item is exactly item (or
