@@ -244,10 +244,22 @@ func (p *Processor) HandleBatch(ctx context.Context, msgs []Message, inflight []
 // of the event: ADR 0071) and then deleted.
 func (p *Processor) sweep(ctx context.Context, msgs []Message, works []*Work, actions []Action) {
 	var keys []string
-	for _, w := range works {
-		if w != nil {
-			keys = append(keys, w.ClaimKey)
+	young := make([]bool, len(works))
+	for i, w := range works {
+		if w == nil {
+			continue
 		}
+		// A young event is in the hands of the region that owns it (the
+		// ACTIVE one, or its own region's, whose takeover delay has not run
+		// out either): look again once it had that time to complete it,
+		// rather than park it for PassiveVisibility. So the passive
+		// region's lake follows the active one's by about TakeoverDelay.
+		if age := p.o.Now().Sub(w.Event.OccurredAt); w.Generation == 0 && age < p.o.TakeoverDelay {
+			actions[i] = Action{Kind: Defer, Reason: DeferTakeover, Delay: p.o.TakeoverDelay - age + p.jitter(time.Second)}
+			young[i] = true
+			continue
+		}
+		keys = append(keys, w.ClaimKey)
 	}
 	if len(keys) == 0 {
 		return
@@ -257,7 +269,7 @@ func (p *Processor) sweep(ctx context.Context, msgs []Message, works []*Work, ac
 		p.o.Logger.Warn("passive sweep could not read claims; parking the batch", "err", err)
 	}
 	for i, w := range works {
-		if w == nil {
+		if w == nil || young[i] {
 			continue
 		}
 		if rec, ok := records[w.ClaimKey]; ok && rec.Status == idempotency.StatusCompleted {

@@ -361,8 +361,9 @@ func TestPassiveRegionProcessesNothing(t *testing.T) {
 		t.Run(string(st), func(t *testing.T) {
 			r := newRig(t)
 			r.state.Set(st)
-			pending := r.sale(t, home, t0)
-			doneElsewhere := r.sale(t, other, t0)
+			pending := r.sale(t, home, t0.Add(-2*time.Minute))
+			doneElsewhere := r.sale(t, other, t0.Add(-2*time.Minute))
+			young := r.sale(t, other, t0.Add(-5*time.Second))
 			if err := r.claims.Put(context.Background(), idempotency.Record{
 				Key: doneElsewhere.EventID.String(), Status: idempotency.StatusCompleted, PayloadHash: payloadHash(t, doneElsewhere),
 				ExpiresAt: t0.Add(time.Hour), Region: other,
@@ -371,7 +372,7 @@ func TestPassiveRegionProcessesNothing(t *testing.T) {
 			}
 			second := message(t, pending, nil)
 			second.ReceiveCount = 3
-			actions := r.handle(t, message(t, pending, nil), message(t, doneElsewhere, nil), processing.Message{ID: "bad", Body: []byte("x")}, second)
+			actions := r.handle(t, message(t, pending, nil), message(t, doneElsewhere, nil), processing.Message{ID: "bad", Body: []byte("x")}, second, message(t, young, nil))
 			wantAction(t, actions[0], processing.Defer, processing.DeferPassive)
 			if !actions[0].Park || actions[0].Delay != 2*time.Minute {
 				t.Fatalf("first receive parked %v for %s, want parked for 2 min", actions[0].Park, actions[0].Delay)
@@ -380,6 +381,12 @@ func TestPassiveRegionProcessesNothing(t *testing.T) {
 			wantAction(t, actions[2], processing.DeadLetter, processing.ReasonUndecodable)
 			if actions[3].Delay != 8*time.Minute {
 				t.Fatalf("third receive parked %s, want 8 min (doubling per receive)", actions[3].Delay)
+			}
+			// An event younger than the takeover delay is its owner's to
+			// complete: looked at again when that time is over, not parked.
+			wantAction(t, actions[4], processing.Defer, processing.DeferTakeover)
+			if actions[4].Park || actions[4].Delay < 55*time.Second || actions[4].Delay > 56*time.Second {
+				t.Fatalf("young event: park %v for %s, want deferred for the remaining 55 s", actions[4].Park, actions[4].Delay)
 			}
 			// Only the event completed elsewhere reaches this region's lake.
 			doneKey, _ := lake.ObjectKey(doneElsewhere, 0)
