@@ -133,10 +133,13 @@ func sqsMessage(t *testing.T, handle string, body string) types.Message {
 	}
 }
 
-func saleBody(t *testing.T) string {
+func saleBody(t *testing.T) string { return saleBodyAt(t, time.Now()) }
+
+// saleBodyAt is a sale that occurred at at.
+func saleBodyAt(t *testing.T, at time.Time) string {
 	t.Helper()
 	ev, _ := domain.NewSaleCreated("Book", 100)
-	e, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()), 1, "us-east-1", "", time.Now(), ev)
+	e, err := domain.NewEnvelope(uuid.Must(uuid.NewV7()), 1, "us-east-1", "", at, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +233,9 @@ func TestPoisonIsDeletedOnlyOnceItIsInTheDLQ(t *testing.T) {
 func TestParkedMessagesComeBackWhenTheRegionTurnsActive(t *testing.T) {
 	r := newRig(t, "dlq")
 	r.state.Set(regionstate.Passive)
-	r.sqs.receive = [][]types.Message{{sqsMessage(t, "a", saleBody(t)), sqsMessage(t, "b", saleBody(t))}}
+	// Older than the takeover delay: parked, not deferred for it.
+	old := time.Now().Add(-2 * time.Minute)
+	r.sqs.receive = [][]types.Message{{sqsMessage(t, "a", saleBodyAt(t, old)), sqsMessage(t, "b", saleBodyAt(t, old))}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = r.c.Run(ctx); close(done) }()
