@@ -66,6 +66,7 @@ type StandIn struct {
 	now      func() time.Time
 	echo     echoes
 	versions versions
+	scans    map[string]*scanned // by region|table, under mu
 	metrics  *metrics
 
 	paused  atomic.Bool
@@ -149,7 +150,7 @@ func New(clients map[string]Clients, cfg Config) (*StandIn, error) {
 	}
 	s := &StandIn{
 		cfg: cfg, clients: clients, log: cfg.Logger, now: cfg.Now,
-		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}),
+		metrics: newMetrics(cfg.Registry), resumed: make(chan struct{}), scans: map[string]*scanned{},
 		links: map[string]*LinkStatus{}, readers: map[string]*streams.Reader{},
 	}
 	for r := range clients {

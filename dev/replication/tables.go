@@ -265,7 +265,6 @@ func (l *tableLink) apply(ctx context.Context, rec events.DynamoDBEventRecord, r
 	return nil
 }
 
-
 // applyTo applies one change at dst, last writer wins: dst's item is
 // replaced (or deleted) only when it is absent or holds an older write,
 // and the replacement is conditioned on dst's item not having changed.
@@ -322,45 +321,76 @@ func (l *tableLink) applyTo(ctx context.Context, dst string, c change, st stamp,
 	return OutcomeApplied, nil
 }
 
-// learn finds, in dst's stream, the write that put content at the item
-// with keys, and returns its version: what a global table knows of every
-// item's last write. Only dst's own writes can be unknown (the stand-in
-// records its copies), so the record's region is dst. ok is false when the
-// stream no longer has it (trimmed): the destination's version then counts
-// as older.
+// learn finds the version of the item with keys in dst whose content is
+// content: a write made in dst that dst's own link has not read yet (the
+// stand-in records its copies when it makes them). It catches up with
+// dst's stream, from where the last catch-up stopped, recording every
+// write made there, as a global table knows every item's last write. ok is
+// false when the stream no longer has it (trimmed): the destination's
+// version then counts as older.
 func (s *StandIn) learn(ctx context.Context, dst string, t Table, keys map[string]types.AttributeValue, content string) (version, bool, error) {
+	if err := s.catchUp(ctx, dst, t); err != nil {
+		return version{}, false, err
+	}
+	v, ok := s.versions.get(versionKey(dst, t.Name, keyFingerprint(keys)))
+	return v, ok && v.content == content, nil
+}
+
+// scanned is how far catchUp has read each shard of a table's stream.
+type scanned struct {
+	mu   sync.Mutex
+	last map[string]string // shard → sequence number
+}
+
+// catchUp reads dst's stream of t from where it stopped last time.
+func (s *StandIn) catchUp(ctx context.Context, dst string, t Table) error {
+	s.mu.Lock()
+	sc := s.scans[dst+"|"+t.Name]
+	if sc == nil {
+		sc = &scanned{last: map[string]string{}}
+		s.scans[dst+"|"+t.Name] = sc
+	}
+	s.mu.Unlock()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	c := s.clients[dst]
 	arn, err := streams.StreamARN(ctx, c.tables, t.ByRegion[dst])
 	if err != nil {
-		return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+		return fmt.Errorf("read the stream of %s in %s: %w", t.Name, dst, err)
 	}
 	desc, err := c.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &arn})
 	if err != nil {
-		return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+		return fmt.Errorf("read the stream of %s in %s: %w", t.Name, dst, err)
 	}
-	keyFP := keyFingerprint(keys)
-	var found version
-	ok := false
 	for _, sh := range desc.StreamDescription.Shards {
-		it, err := c.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &arn, ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+		if seq := sc.last[aws.ToString(sh.ShardId)]; seq != "" {
+			in.ShardIteratorType, in.SequenceNumber = streamtypes.ShardIteratorTypeAfterSequenceNumber, &seq
+		}
+		it, err := c.streams.GetShardIterator(ctx, in)
 		if err != nil {
-			return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+			return fmt.Errorf("read the stream of %s in %s: %w", t.Name, dst, err)
 		}
 		for iter := it.ShardIterator; iter != nil; {
 			page, err := c.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 			if err != nil {
-				return version{}, false, fmt.Errorf("learn %s in %s: %w", t.Name, dst, err)
+				return fmt.Errorf("read the stream of %s in %s: %w", t.Name, dst, err)
 			}
 			for _, r := range page.Records {
+				sc.last[aws.ToString(sh.ShardId)] = aws.ToString(r.Dynamodb.SequenceNumber)
 				rec, err := streams.ToEventRecord(arn, r)
 				if err != nil {
 					continue
 				}
 				ch, err := decodeRecord(rec)
-				if err != nil || ch.remove || keyFingerprint(ch.keys) != keyFP || fingerprint(ch.image) != content {
+				if err != nil {
 					continue
 				}
-				found, ok = version{stamp: stamp{at: ch.created, region: dst}, content: content}, true
+				vk, content := versionKey(dst, t.Name, keyFingerprint(ch.keys)), contentOf(ch)
+				if known, ok := s.versions.get(vk); ok && known.content == content {
+					continue // a copy the stand-in made (recorded then), or seen
+				}
+				s.versions.set(vk, version{stamp: stamp{at: ch.created, region: dst}, content: content})
 			}
 			if len(page.Records) == 0 {
 				break
@@ -368,10 +398,7 @@ func (s *StandIn) learn(ctx context.Context, dst string, t Table, keys map[strin
 			iter = page.NextShardIterator
 		}
 	}
-	if ok {
-		s.versions.set(versionKey(dst, t.Name, keyFP), found)
-	}
-	return found, ok, nil
+	return nil
 }
 
 // unchanged is a condition that holds while the item is exactly item (or
