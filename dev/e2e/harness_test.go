@@ -286,15 +286,20 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var first []domain.Envelope
-			for _, r := range stk.Regions() {
-				evs := eventually(t, 45*time.Second, fmt.Sprintf("sale %s in %s: one %s, every source event processed, stores converged", id, r, eventType), func() ([]domain.Envelope, bool) {
-					evs := events(t, r, id)
-					return evs, count(evs, eventType) == 1 && devstack.AllSourcesProcessed(evs) && (first == nil || sameEvents(first, evs))
-				})
-				if first == nil {
-					first = evs
+			// Every region's events, polled together until the regions agree
+			// (a region's early state is not the converged one).
+			byRegion := eventually(t, 45*time.Second, fmt.Sprintf("sale %s: one %s and every source event processed in every region, the stores converged", id, eventType), func() (map[string][]domain.Envelope, bool) {
+				out := map[string][]domain.Envelope{}
+				ok := true
+				for _, r := range stk.Regions() {
+					out[r] = events(t, r, id)
+					ok = ok && count(out[r], eventType) == 1 && devstack.AllSourcesProcessed(out[r]) && sameEvents(out[stk.Regions()[0]], out[r])
 				}
+				return out, ok
+			})
+			first := byRegion[stk.Regions()[0]]
+			for _, r := range stk.Regions() {
+				evs := byRegion[r]
 				if n := count(evs, eventType); n != 1 {
 					t.Errorf("%s: sale %s has %d %s events, want 1", r, id, n, eventType)
 				}
@@ -313,7 +318,7 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 					}
 				}
 				if !sameEvents(first, evs) {
-					t.Errorf("sale %s: the stores did not converge: %s holds %s", id, r, describe(evs))
+					t.Errorf("sale %s: the stores did not converge: %s holds %s, %s holds %s", id, stk.Regions()[0], describe(first), r, describe(evs))
 				}
 			}
 			for _, e := range first {

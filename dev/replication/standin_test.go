@@ -297,3 +297,50 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// As the end-to-end suite's replication pause does it: during a pause the
+// origin writes a sale and processes it (a transaction), the other region
+// takes it over later (its own transaction on the same SaleProcessed
+// item), both regions' claims churn; after the resume both stores hold the
+// later SaleProcessed.
+func TestTakeoverDuringAPauseConvergesOnTheLaterSaleProcessed(t *testing.T) {
+	r := newRig(t, 0)
+	a, b := regions[0], regions[1]
+	ctx := context.Background()
+	r.s.Pause()
+	const n = 8
+	item := func(sale, region string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"sale_id": sv(sale), "position": sv("SaleProcessed#src-" + sale), "origin_region": sv(region)}
+	}
+	tx := func(region, sale string) {
+		_, err := r.ddb[region].TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(r.events[region]), Item: item(sale, region), ConditionExpression: aws.String("attribute_not_exists(sale_id)")}},
+			{Put: &types.Put{TableName: aws.String(r.claims[region]), Item: map[string]types.AttributeValue{"id": sv("claim-" + sale), "status": sv("COMPLETED"), "region": sv(region)}}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		sale := fmt.Sprintf("sale-%d", i)
+		r.put(t, a, r.events[a], map[string]types.AttributeValue{"sale_id": sv(sale), "position": sv("SaleCreated"), "origin_region": sv(a)})
+		r.put(t, a, r.claims[a], map[string]types.AttributeValue{"id": sv("claim-" + sale), "status": sv("INPROGRESS"), "region": sv(a)})
+		tx(a, sale)
+	}
+	time.Sleep(2 * time.Second)
+	for i := range n {
+		sale := fmt.Sprintf("sale-%d", i)
+		r.put(t, b, r.claims[b], map[string]types.AttributeValue{"id": sv("claim-" + sale), "status": sv("INPROGRESS"), "region": sv(b)})
+		tx(b, sale)
+	}
+	r.s.Resume()
+	start := time.Now()
+	for i := range n {
+		sale := fmt.Sprintf("sale-%d", i)
+		key := map[string]types.AttributeValue{"sale_id": sv(sale), "position": sv("SaleProcessed#src-" + sale)}
+		eventually(t, 20*time.Second, sale+" converged on the later takeover", func() bool {
+			return fingerprint(r.get(t, a, r.events[a], key)) == fingerprint(item(sale, b)) && fingerprint(r.get(t, b, r.events[b], key)) == fingerprint(item(sale, b))
+		})
+	}
+	t.Logf("converged %s after the resume; %+v", time.Since(start).Round(time.Millisecond), r.s.Status().Links)
+}
