@@ -78,14 +78,25 @@ func TestKeyedCreateAndCancelRetriedInTheOtherRegion(t *testing.T) {
 	waitInLakes(t, ids, "sales/", 2*time.Minute)
 	replication(t, "resume")
 	waitInLakes(t, ids, "cancellations/", 2*time.Minute)
+	records := eventually(t, 2*time.Minute, "every conflict record in every lake (each region merged both operations of each sale)", func() (map[string]map[string][]string, bool) {
+		out := map[string]map[string][]string{}
+		done := true
+		for _, r := range stk.Regions() {
+			out[r] = lakeIndex(t, r, lake.PrefixConflicts+"/")
+			for _, p := range pairs {
+				for _, typ := range []domain.EventType{domain.EventSaleCreated, domain.EventSaleCancelled} {
+					done = done && len(out[r][p.id+"."+string(typ)]) == 1
+				}
+			}
+		}
+		return out, done
+	})
 	for _, r := range stk.Regions() {
 		for _, p := range pairs {
 			for _, typ := range []domain.EventType{domain.EventSaleCreated, domain.EventSaleCancelled} {
-				keys := eventually(t, 2*time.Minute, fmt.Sprintf("the %s conflict record of %s in %s", typ, p.id, r), func() ([]string, bool) {
-					k := lakeIndex(t, r, lake.PrefixConflicts+"/")[p.id+"."+string(typ)]
-					return k, len(k) == 1
-				})
+				keys := records[r][p.id+"."+string(typ)]
 				if len(keys) != 1 {
+					t.Errorf("%s: %d %s conflict records for %s, want 1", r, len(keys), typ, p.id)
 					continue
 				}
 				kind := lake.ConflictRetry
