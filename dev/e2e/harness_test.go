@@ -279,6 +279,9 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 	// The stores: converged, one event of the type, one SaleProcessed per
 	// source event, in every region.
 	want := map[string][]byte{} // sale → the lake record of its converged event
+	// One deadline for every sale: a broken build fails in a minute, not
+	// in a minute per sale.
+	deadline := time.Now().Add(time.Minute)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -288,7 +291,7 @@ func checkExactlyOnce(t *testing.T, ids []string, prefix string, eventType domai
 			defer func() { <-sem }()
 			// Every region's events, polled together until the regions agree
 			// (a region's early state is not the converged one).
-			byRegion := eventually(t, 45*time.Second, fmt.Sprintf("sale %s: one %s and every source event processed in every region, the stores converged", id, eventType), func() (map[string][]domain.Envelope, bool) {
+			byRegion := eventually(t, max(time.Until(deadline), time.Second), fmt.Sprintf("sale %s: one %s and every source event processed in every region, the stores converged", id, eventType), func() (map[string][]domain.Envelope, bool) {
 				out := map[string][]domain.Envelope{}
 				ok := true
 				for _, r := range stk.Regions() {
