@@ -61,14 +61,17 @@ func TestAmountRendersLikeTheOriginalFloat(t *testing.T) {
 }
 
 func TestNormalizeProduct(t *testing.T) {
-	ok := map[string]string{"  Livro ": "Livro", "é": "é", strings.Repeat("ç", 200): strings.Repeat("ç", 200)}
+	ok := map[string]string{"  Livro ": "Livro", "é": "é", strings.Repeat("ç", 200): strings.Repeat("ç", 200),
+		"می‌خواهم": "می‌خواهم", "👨‍👩‍👧": "👨‍👩‍👧"} // ZWNJ in Persian, ZWJ in an emoji sequence
 	for in, want := range ok {
 		if got, err := NormalizeProduct(in); err != nil || got != want {
 			t.Errorf("%q → %q, %v", in, got, err)
 		}
 	}
 	bad := map[string]error{"": ErrProductBlank, " \t": ErrProductBlank, strings.Repeat("a", 201): ErrProductTooLong,
-		"a\x00b": ErrProductEncoding, "a\u0085b": ErrProductEncoding, "\xff": ErrProductEncoding, "a\u200bb\x1b": ErrProductEncoding}
+		"a\x00b": ErrProductEncoding, "a\u0085b": ErrProductEncoding, "\xff": ErrProductEncoding, "a\x1bb\u200b": ErrProductEncoding,
+		"\u200b": ErrProductFormat, "Livro\u202eodni": ErrProductFormat, "a\u2066b\u2069": ErrProductFormat,
+		"\ufeffLivro": ErrProductFormat, "a\u2060b": ErrProductFormat, "a\u061cb": ErrProductFormat, "a\u200fb": ErrProductFormat}
 	for in, want := range bad {
 		if _, err := NormalizeProduct(in); !errors.Is(err, want) {
 			t.Errorf("%q → %v, want %v", in, err, want)

@@ -231,6 +231,8 @@ func TestBadInputIsRejectedAndWritesNothing(t *testing.T) {
 		{"product 10,000 chars", `{"product":"` + long + `","amount":1}`, 400, "at most 200"},
 		{"control character", `{"product":"a\u0000b","amount":1}`, 400, "control characters"},
 		{"newline in product", `{"product":"a\nb","amount":1}`, 400, "control characters"},
+		{"bidi override in product", `{"product":"Livro\u202eodni","amount":1}`, 400, "text-direction"},
+		{"lone zero-width space", `{"product":"\u200b","amount":1}`, 400, "invisible"},
 		{"missing amount", `{"product":"x"}`, 400, "amount is required"},
 		{"amount as string", `{"product":"x","amount":"14.00"}`, 400, "amount must be a number"},
 		{"amount NaN string", `{"product":"x","amount":"NaN"}`, 400, "amount must be a number"},
