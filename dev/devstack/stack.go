@@ -33,6 +33,11 @@ const (
 	Salesctl    = "salesctl"
 )
 
+// localKeySecret keys the local stack's sale ids derived from
+// Idempotency-Keys (development only; production reads its secret from
+// SSM).
+const localKeySecret = "local-stack-idempotency-keys-only"
+
 // packages are the binaries the stack builds, by component.
 var packages = map[string]string{
 	API:         "github.com/salesplatform/services/sales-api",
@@ -282,7 +287,12 @@ func (s *Stack) define() {
 			Name: API + "/" + r, Region: r, Binary: s.Bin(API),
 			Env: env("DYNAMO_SALES_TABLE="+ro.EventTable, "SSM_PARAMETER_STORE_STATE="+ro.RegionStateParameter,
 				"HTTP_HOST=127.0.0.1", "PORT="+strconv.Itoa(o.Ports.API[r]),
-				"REGION_STATE_TTL="+ttl, "ACCESS_LOG=false", "SHUTDOWN_TIMEOUT=5s"),
+				"REGION_STATE_TTL="+ttl, "ACCESS_LOG=false", "SHUTDOWN_TIMEOUT=5s",
+				// Open, as the original API (there is no gateway to
+				// authenticate callers locally: the API says so at start),
+				// but with the keyed sale ids of production: one secret
+				// shared by both regions, development-only.
+				"AUTH_MODE=none", "IDEMPOTENCY_KEY_SECRET="+localKeySecret),
 			ReadyURL: loopback(o.Ports.API[r]) + "/healthcheck", MetricsURL: loopback(o.Ports.API[r]) + "/metrics",
 		})
 	}

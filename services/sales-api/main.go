@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/uuid"
@@ -82,6 +83,18 @@ func run(ctx context.Context, lookup func(string) (string, bool)) error {
 		log.Error("region state unknown at start; writes refused until it is read", "err", err)
 	}
 	go watcher.Run(ctx)
+
+	keySecret := []byte(cfg.KeySecret)
+	if cfg.KeySecretParameter != "" {
+		out, err := ssm.NewFromConfig(awsCfg).GetParameter(ctx, &ssm.GetParameterInput{Name: &cfg.KeySecretParameter, WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("read IDEMPOTENCY_KEY_SECRET_PARAMETER %s: %w", cfg.KeySecretParameter, err)
+		}
+		keySecret = []byte(aws.ToString(out.Parameter.Value))
+	}
+	if cfg.AuthMode == httpapi.AuthNone {
+		log.Warn("authorization is off (AUTH_MODE=none): every caller may read and cancel every sale", "idempotency_keys_secret", len(keySecret) > 0)
+	}
 
 	var draining atomic.Bool
 	probe := &storeProbe{events: events, every: 10 * time.Second}

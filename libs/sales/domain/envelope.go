@@ -22,7 +22,11 @@ type Envelope struct {
 	OriginRegion     string    `json:"origin_region"`
 	OccurredAt       time.Time `json:"occurred_at"`
 	CorrelationID    string    `json:"correlation_id,omitempty"`
-	Data             Event     `json:"data"`
+	// Principal is the authenticated caller that wrote the event (the
+	// gateway's identity of it: an IAM ARN, a token's subject), "" where
+	// the API runs without authorization (the local stack).
+	Principal string `json:"principal,omitempty"`
+	Data      Event  `json:"data"`
 }
 
 var (
@@ -85,6 +89,7 @@ type RawEnvelope struct {
 	OriginRegion     string          `json:"origin_region"`
 	OccurredAt       time.Time       `json:"occurred_at"`
 	CorrelationID    string          `json:"correlation_id,omitempty"`
+	Principal        string          `json:"principal,omitempty"`
 	Data             json.RawMessage `json:"data"`
 }
 
@@ -107,6 +112,7 @@ func (r RawEnvelope) Decode(u *Upcasters) (Envelope, error) {
 		OriginRegion:     r.OriginRegion,
 		OccurredAt:       r.OccurredAt.UTC(),
 		CorrelationID:    r.CorrelationID,
+		Principal:        r.Principal,
 		Data:             ev,
 	}
 	return e, e.Validate()

@@ -76,7 +76,7 @@ func FormatLegacyPosition(version int, region string) string {
 // retry whose first answer was lost), not merely the same operation.
 func SameVersion(a, b Envelope) bool {
 	if a.EventID != b.EventID || a.OriginRegion != b.OriginRegion || !a.OccurredAt.Equal(b.OccurredAt) ||
-		a.CorrelationID != b.CorrelationID || a.AggregateVersion != b.AggregateVersion {
+		a.CorrelationID != b.CorrelationID || a.AggregateVersion != b.AggregateVersion || a.Principal != b.Principal {
 		return false
 	}
 	return bytes.Equal(payload(a), payload(b))
@@ -111,7 +111,10 @@ func Earlier(a, b Envelope) bool {
 	if c := bytes.Compare(payload(a), payload(b)); c != 0 {
 		return c < 0
 	}
-	return a.CorrelationID < b.CorrelationID
+	if a.CorrelationID != b.CorrelationID {
+		return a.CorrelationID < b.CorrelationID
+	}
+	return a.Principal < b.Principal
 }
 
 // SaleDate is the UTC day a sale belongs to, from what every region agrees

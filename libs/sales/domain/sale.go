@@ -27,6 +27,8 @@ type Sale struct {
 	Processed    bool
 	CreatedAt    time.Time
 	OriginRegion string
+	// Principal created the sale ("" without authorization).
+	Principal string
 	// CreatedEventID is the id of the SaleCreated event that opened the sale.
 	CreatedEventID uuid.UUID
 	// Version is the highest aggregate version seen; the next append uses
@@ -92,6 +94,7 @@ func Fold(events []Envelope) (Sale, error) {
 		Status:         StatusCreated,
 		CreatedAt:      sorted[0].OccurredAt,
 		OriginRegion:   sorted[0].OriginRegion,
+		Principal:      sorted[0].Principal,
 		CreatedEventID: sorted[0].EventID,
 	}
 	cancelled := false

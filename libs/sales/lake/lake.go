@@ -114,6 +114,7 @@ type record struct {
 	OriginRegion      string           `json:"origin_region"`
 	OccurredAt        string           `json:"occurred_at"`
 	CorrelationID     string           `json:"correlation_id,omitempty"`
+	Principal         string           `json:"principal,omitempty"`
 	Product           *string          `json:"product,omitempty"`
 	// Amount is a decimal with exactly two places (14.00), AmountCents the
 	// exact integer: engines that read numbers as doubles keep the cents.
@@ -136,6 +137,7 @@ func Content(e domain.Envelope) ([]byte, error) {
 		OriginRegion:      e.OriginRegion,
 		OccurredAt:        e.OccurredAt.UTC().Format(time.RFC3339Nano),
 		CorrelationID:     e.CorrelationID,
+		Principal:         e.Principal,
 	}
 	switch ev := e.Data.(type) {
 	case domain.SaleCreated:
@@ -178,7 +180,7 @@ func ParseRecord(b []byte) (domain.Envelope, error) {
 	}
 	e := domain.Envelope{
 		EventID: r.EventID, EventType: r.EventType, SchemaVersion: r.SchemaVersion, SaleID: r.SaleID,
-		AggregateVersion: r.AggregateVersion, OriginRegion: r.OriginRegion, OccurredAt: at, CorrelationID: r.CorrelationID,
+		AggregateVersion: r.AggregateVersion, OriginRegion: r.OriginRegion, OccurredAt: at, CorrelationID: r.CorrelationID, Principal: r.Principal,
 	}
 	switch r.EventType {
 	case domain.EventSaleCreated:

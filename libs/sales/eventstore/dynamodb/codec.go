@@ -27,6 +27,7 @@ const (
 	AttrOriginRegion     = "origin_region"
 	AttrOccurredAt       = "occurred_at"
 	AttrCorrelationID    = "correlation_id"
+	AttrPrincipal        = "principal"
 	AttrData             = "data"
 	// AttrVoidID marks a void item (eventstore.Store.Void): it holds the id
 	// of the abandoned write it fences; the item holds no event.
@@ -91,6 +92,9 @@ func EncodeItem(e domain.Envelope) (map[string]types.AttributeValue, error) {
 	}
 	if e.CorrelationID != "" {
 		item[AttrCorrelationID] = &types.AttributeValueMemberS{Value: e.CorrelationID}
+	}
+	if e.Principal != "" {
+		item[AttrPrincipal] = &types.AttributeValueMemberS{Value: e.Principal}
 	}
 	return item, nil
 }
@@ -179,6 +183,7 @@ func decodeTree(m map[string]any) (domain.Envelope, error) {
 	raw.AggregateVersion = number(AttrAggregateVersion)
 	raw.OriginRegion = field(AttrOriginRegion)
 	raw.CorrelationID = field(AttrCorrelationID)
+	raw.Principal = field(AttrPrincipal)
 	if err != nil {
 		return domain.Envelope{}, err
 	}

@@ -224,12 +224,15 @@ func (s *Store) replaceInput(item, old map[string]types.AttributeValue) *ddb.Put
 		values[v] = old[a]
 		cond += n + " = " + v
 	}
-	names["#c"] = AttrCorrelationID
-	if old[AttrCorrelationID] == nil {
-		cond += " AND attribute_not_exists(#c)"
-	} else {
-		values[":c"] = old[AttrCorrelationID]
-		cond += " AND #c = :c"
+	for i, a := range []string{AttrCorrelationID, AttrPrincipal} {
+		n, v := fmt.Sprintf("#o%d", i), fmt.Sprintf(":o%d", i)
+		names[n] = a
+		if old[a] == nil {
+			cond += " AND attribute_not_exists(" + n + ")"
+			continue
+		}
+		values[v] = old[a]
+		cond += " AND " + n + " = " + v
 	}
 	return &ddb.PutItemInput{
 		TableName:                           &s.table,

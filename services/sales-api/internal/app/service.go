@@ -49,20 +49,16 @@ type Service struct {
 	// request's budget did not see (default 1 s): the request's budget plus
 	// it stays below the edge's integration timeout.
 	VoidTimeout time.Duration
+	// Keys derives sale ids from Idempotency-Keys.
+	Keys Keys
 }
-
-// idempotencyNamespace scopes sale ids derived from Idempotency-Key values.
-var idempotencyNamespace = uuid.MustParse("6f1b5a62-8d53-4f0e-9a4c-3f6f0f8a2d11")
-
-// SaleIDForKey derives a sale id from an Idempotency-Key (UUIDv5), so a
-// retried POST lands on the same sale and hits the conditional append.
-func SaleIDForKey(key string) uuid.UUID { return uuid.NewSHA1(idempotencyNamespace, []byte(key)) }
 
 // CreateSale is the POST /sales command.
 type CreateSale struct {
 	Sale           domain.SaleCreated
 	IdempotencyKey string
 	CorrelationID  string
+	Caller         Caller
 }
 
 // Created is the outcome of CreateSale.
@@ -100,7 +96,7 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	}
 	var id uuid.UUID
 	if cmd.IdempotencyKey != "" {
-		id = SaleIDForKey(cmd.IdempotencyKey)
+		id = s.Keys.SaleID(cmd.Caller.Principal, cmd.IdempotencyKey)
 		events, err := s.load(ctx, id)
 		if err != nil {
 			return Created{}, err
@@ -118,6 +114,7 @@ func (s *Service) Create(ctx context.Context, cmd CreateSale) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
+	e.Principal = cmd.Caller.Principal
 	err = s.append(ctx, e)
 	var conflict *eventstore.ConflictError
 	if errors.As(err, &conflict) && conflict.Existing != nil && cmd.IdempotencyKey != "" {
@@ -150,13 +147,22 @@ func replay(first domain.Envelope, want domain.SaleCreated) (Created, error) {
 	return Created{Sale: sale, Replayed: true}, nil
 }
 
-// Get folds a sale from one strongly consistent Query.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (domain.Sale, error) {
+// Get folds a sale from one strongly consistent Query. A caller that may
+// not access the sale gets ErrSaleNotFound, as for a sale that does not
+// exist: an id says nothing to whoever does not own it.
+func (s *Service) Get(ctx context.Context, id uuid.UUID, caller Caller) (domain.Sale, error) {
 	events, err := s.load(ctx, id)
 	if err != nil {
 		return domain.Sale{}, err
 	}
-	return domain.Fold(events)
+	sale, err := domain.Fold(events)
+	if err != nil {
+		return domain.Sale{}, err
+	}
+	if !caller.mayAccess(sale.Principal) {
+		return domain.Sale{}, domain.ErrSaleNotFound
+	}
+	return sale, nil
 }
 
 // load reads a sale's events; a failure is ErrUnavailable (a read writes
@@ -173,11 +179,11 @@ func (s *Service) load(ctx context.Context, id uuid.UUID) ([]domain.Envelope, er
 // Cancelling a cancelled sale writes nothing. A sale has one cancellation
 // item, so a concurrent cancel (here or in the other region) can only meet
 // the same operation: its conflict means the sale is cancelled.
-func (s *Service) Cancel(ctx context.Context, id uuid.UUID, correlationID string) error {
+func (s *Service) Cancel(ctx context.Context, id uuid.UUID, caller Caller, correlationID string) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	sale, err := s.Get(ctx, id)
+	sale, err := s.Get(ctx, id, caller)
 	if err != nil {
 		return err
 	}
@@ -188,6 +194,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID, correlationID string
 	if err != nil {
 		return err
 	}
+	e.Principal = caller.Principal
 	if err := s.append(ctx, e); err != nil && !errors.Is(err, eventstore.ErrConflict) {
 		return err
 	}

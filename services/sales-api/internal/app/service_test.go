@@ -101,7 +101,7 @@ func TestOneOperationInTwoRegionsHasOneIdentity(t *testing.T) {
 		t.Fatalf("two regions answered %+v and %+v: want one sale id and one event id, both written", a.Sale, b.Sale)
 	}
 	for _, svc := range []*Service{inUS, inSA} {
-		if err := svc.Cancel(ctx, a.Sale.ID, "cancel in "+svc.Region); err != nil {
+		if err := svc.Cancel(ctx, a.Sale.ID, Anyone, "cancel in "+svc.Region); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,7 +226,7 @@ func TestAWriteWhoseOutcomeIsUnknownIsSettledBeforeAnswering(t *testing.T) {
 	if _, err := svc.Create(ctx, cmd); !errors.Is(err, ErrNotCommitted) {
 		t.Fatalf("not committed behind a timeout: %v, want ErrNotCommitted", err)
 	}
-	if sale, err := svc.Get(ctx, SaleIDForKey(cmd.IdempotencyKey)); !errors.Is(err, domain.ErrSaleNotFound) {
+	if sale, err := svc.Get(ctx, Keys{}.SaleID("", cmd.IdempotencyKey), Anyone); !errors.Is(err, domain.ErrSaleNotFound) {
 		t.Fatalf("after the void the sale reads %+v, %v; want not found", sale, err)
 	}
 	if got, err := svc.Create(ctx, cmd); err != nil || got.Replayed {
@@ -244,5 +244,63 @@ func TestAWriteWhoseOutcomeIsUnknownIsSettledBeforeAnswering(t *testing.T) {
 	closed.SetWritesClosed(true)
 	if _, err := (&Service{Store: closed, Region: "us-east-1", State: activeState{}}).Create(ctx, cmd); !errors.Is(err, eventstore.ErrWritesClosed) {
 		t.Fatalf("closed gate: %v, want ErrWritesClosed", err)
+	}
+}
+
+// Keys belong to their caller: with the deployment's secret, one key sent
+// by two callers is two sales (neither sees the other's), the same caller
+// in another region gets the same sale, and nobody without the secret can
+// compute the id; a caller reads and cancels only its own sales unless it
+// is an operator.
+func TestKeysAndSalesBelongToTheirCaller(t *testing.T) {
+	ctx := context.Background()
+	keys := Keys{Secret: []byte("deployment secret")}
+	store := memory.New()
+	us := &Service{Store: store, Region: "us-east-1", State: activeState{}, Keys: keys}
+	sa := &Service{Store: memory.New(), Region: "sa-east-1", State: activeState{}, Keys: keys}
+	alice := Caller{Principal: "arn:aws:iam::123456789012:role/alice"}
+	bob := Caller{Principal: "arn:aws:iam::123456789012:role/bob"}
+	ops := Caller{Principal: "arn:aws:iam::123456789012:role/ops", Operator: true}
+	sale := domain.SaleCreated{Product: "Livro", Amount: 1050}
+
+	a, err := us.Create(ctx, CreateSale{Sale: sale, IdempotencyKey: "order-42", Caller: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := us.Create(ctx, CreateSale{Sale: sale, IdempotencyKey: "order-42", Caller: bob})
+	if err != nil || b.Replayed || b.Sale.ID == a.Sale.ID {
+		t.Fatalf("bob's order-42: %+v, %v; want his own sale, not a replay of alice's", b, err)
+	}
+	if other, err := sa.Create(ctx, CreateSale{Sale: sale, IdempotencyKey: "order-42", Caller: alice}); err != nil || other.Sale.ID != a.Sale.ID {
+		t.Fatalf("alice's retry in the other region got sale %s, want %s", other.Sale.ID, a.Sale.ID)
+	}
+	if a.Sale.ID == (Keys{}).SaleID("", "order-42") || a.Sale.ID.Version() != 8 {
+		t.Fatalf("sale id %s can be computed from the key alone", a.Sale.ID)
+	}
+	if a.Sale.Principal != alice.Principal {
+		t.Fatalf("the sale records principal %q", a.Sale.Principal)
+	}
+	if _, err := us.Get(ctx, a.Sale.ID, bob); !errors.Is(err, domain.ErrSaleNotFound) {
+		t.Fatalf("bob reading alice's sale: %v, want not found", err)
+	}
+	if err := us.Cancel(ctx, a.Sale.ID, bob, "bob"); !errors.Is(err, domain.ErrSaleNotFound) {
+		t.Fatalf("bob cancelling alice's sale: %v, want not found", err)
+	}
+	for _, c := range []Caller{alice, ops} {
+		if got, err := us.Get(ctx, a.Sale.ID, c); err != nil || got.ID != a.Sale.ID {
+			t.Fatalf("%s reading alice's sale: %v", c.Principal, err)
+		}
+	}
+	if err := us.Cancel(ctx, a.Sale.ID, ops, "ops"); err != nil {
+		t.Fatalf("an operator cancelling alice's sale: %v", err)
+	}
+	if got, _ := us.Get(ctx, a.Sale.ID, alice); got.Status != domain.StatusCancelled {
+		t.Fatalf("alice's sale is %s after the operator's cancel", got.Status)
+	}
+	// A sale of no principal (created without authorization) is an
+	// operator's only.
+	open, _ := (&Service{Store: store, Region: "us-east-1", State: activeState{}}).Create(ctx, CreateSale{Sale: sale, Caller: Anyone})
+	if _, err := us.Get(ctx, open.Sale.ID, alice); !errors.Is(err, domain.ErrSaleNotFound) {
+		t.Fatalf("alice reading a sale of no principal: %v, want not found", err)
 	}
 }

@@ -43,8 +43,14 @@ func newAPI(t *testing.T) *testAPI {
 
 func newAPIWith(t *testing.T, s eventstore.Store, st *state, mem *memory.Store) *testAPI {
 	t.Helper()
+	return newAPIAuth(t, s, st, mem, httpapi.Auth{}, app.Keys{})
+}
+
+func newAPIAuth(t *testing.T, s eventstore.Store, st *state, mem *memory.Store, auth httpapi.Auth, keys app.Keys) *testAPI {
+	t.Helper()
 	a := httpapi.New(httpapi.Deps{
-		Service:  &app.Service{Store: s, Region: "us-east-1", State: st},
+		Auth:     auth,
+		Service:  &app.Service{Store: s, Region: "us-east-1", State: st, Keys: keys},
 		Registry: prometheus.NewRegistry(),
 		Ready: func(context.Context) error {
 			if st.s == regionstate.Unknown {
@@ -360,6 +366,50 @@ func TestClosedWriteGateRefusesWrites(t *testing.T) {
 	}
 	if n := a.store.Len(); n != 1 {
 		t.Errorf("store holds %d events, want 1", n)
+	}
+}
+
+// With the gateway's authorization a request without the caller's
+// identity is 401 and writes nothing; a caller reads and cancels its own
+// sales (another's answer 404, as for an unknown id); an operator reads
+// and cancels every sale; probes need no identity.
+func TestGatewayAuthorization(t *testing.T) {
+	mem := memory.New()
+	a := newAPIAuth(t, mem, &state{s: regionstate.Active}, mem,
+		httpapi.Auth{Mode: httpapi.AuthGateway, Operators: []string{"arn:aws:iam::1:role/ops*"}},
+		app.Keys{Secret: []byte("0123456789abcdef")})
+	const who = "X-Sales-Principal"
+	if r := a.do("POST", "/sales", seedBody); r.status != 401 {
+		t.Fatalf("POST without identity: %d, want 401", r.status)
+	}
+	if r := a.do("GET", "/healthcheck", ""); r.status != 200 {
+		t.Fatalf("probe without identity: %d", r.status)
+	}
+	r := a.do("POST", "/sales", seedBody, who, "arn:aws:iam::1:role/alice")
+	if r.status != 201 {
+		t.Fatalf("POST as alice: %d %s", r.status, r.body)
+	}
+	a.conform("POST", "/sales", r)
+	path := "/sales/" + r.json(t)["id"].(string)
+	for _, c := range []struct {
+		method, principal string
+		want              int
+	}{
+		{"GET", "", 401}, {"GET", "arn:aws:iam::1:role/bob", 404}, {"DELETE", "arn:aws:iam::1:role/bob", 404},
+		{"GET", "arn:aws:iam::1:role/alice", 200}, {"GET", "arn:aws:iam::1:role/ops-oncall", 200}, {"DELETE", "arn:aws:iam::1:role/ops-oncall", 204},
+	} {
+		var res response
+		if c.principal == "" {
+			res = a.do(c.method, path, "")
+		} else {
+			res = a.do(c.method, path, "", who, c.principal)
+		}
+		if res.status != c.want {
+			t.Errorf("%s as %q: %d, want %d", c.method, c.principal, res.status, c.want)
+		}
+	}
+	if n := mem.Len(); n != 2 {
+		t.Errorf("store holds %d events, want 2 (alice's sale, the operator's cancel)", n)
 	}
 }
 

@@ -45,6 +45,8 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusServiceUnavailable, "the sale could not be read in time; nothing was written; retry"
 	case errors.Is(err, app.ErrIdempotencyKeyReused):
 		return fiber.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body"
+	case errors.Is(err, errUnauthenticated):
+		return fiber.StatusUnauthorized, "authentication required: call the API through its gateway with credentials"
 	case errors.Is(err, errUnsupportedEncoding):
 		return fiber.StatusUnsupportedMediaType, err.Error()
 	case errors.Is(err, errBodyTooLarge):

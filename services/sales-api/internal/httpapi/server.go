@@ -51,6 +51,8 @@ type Deps struct {
 	AccessLog bool
 	// Timeouts of the server (ReadTimeout also bounds slow bodies).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Auth says who may call the API (default: no authorization).
+	Auth Auth
 	// RequestTimeout is every request's budget for its AWS calls (default
 	// 8 s): below the edge's integration timeout (API Gateway: 10 s), so
 	// the client hears the API's answer, never the edge's 504, and no SDK
@@ -116,7 +118,7 @@ func New(d Deps) *fiber.App {
 		return nil
 	})
 
-	h := handlers{svc: d.Service}
+	h := handlers{svc: d.Service, auth: d.Auth}
 	a.Post("/sales", h.create)
 	a.Get("/sales/:id", h.get)
 	a.Delete("/sales/:id", h.cancel)
@@ -199,11 +201,18 @@ func toResponse(s domain.Sale) saleResponse {
 	}
 }
 
-type handlers struct{ svc *app.Service }
+type handlers struct {
+	svc  *app.Service
+	auth Auth
+}
 
 const maxIdempotencyKey = 255
 
 func (h handlers) create(c *fiber.Ctx) error {
+	caller, err := h.auth.caller(c)
+	if err != nil {
+		return err
+	}
 	// The raw bytes, never Ctx.Body: it inflates up to three stacked
 	// codings with no limit (a 1 KiB body allocated 1.7 GiB).
 	body, err := InflateBody(c.Request().Body(), contentEncodings(c), BodyLimit)
@@ -222,6 +231,7 @@ func (h handlers) create(c *fiber.Ctx) error {
 		Sale:           ev,
 		IdempotencyKey: key,
 		CorrelationID:  c.GetRespHeader(fiber.HeaderXRequestID),
+		Caller:         caller,
 	})
 	if err != nil {
 		return err
@@ -234,11 +244,15 @@ func (h handlers) create(c *fiber.Ctx) error {
 }
 
 func (h handlers) get(c *fiber.Ctx) error {
+	caller, err := h.auth.caller(c)
+	if err != nil {
+		return err
+	}
 	id, err := saleID(c)
 	if err != nil {
 		return err
 	}
-	sale, err := h.svc.Get(c.UserContext(), id)
+	sale, err := h.svc.Get(c.UserContext(), id, caller)
 	if err != nil {
 		return err
 	}
@@ -246,11 +260,15 @@ func (h handlers) get(c *fiber.Ctx) error {
 }
 
 func (h handlers) cancel(c *fiber.Ctx) error {
+	caller, err := h.auth.caller(c)
+	if err != nil {
+		return err
+	}
 	id, err := saleID(c)
 	if err != nil {
 		return err
 	}
-	if err := h.svc.Cancel(c.UserContext(), id, c.GetRespHeader(fiber.HeaderXRequestID)); err != nil {
+	if err := h.svc.Cancel(c.UserContext(), id, caller, c.GetRespHeader(fiber.HeaderXRequestID)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
