@@ -239,7 +239,7 @@ func (e *Env) Execute(ctx context.Context, sc Scenario) Result {
 		if len(committed) > 0 {
 			fail("%d sales committed after their client got a 503: %v", len(committed), head(committed))
 		}
-		run.Note("%d clients gave up at a 503; none of their sales exists", len(ans.Abandoned))
+		run.Note("%d clients gave up at a 503; %d of their sales exist", len(ans.Abandoned), len(committed))
 	}
 	for _, w := range ans.Wrong {
 		fail("wrong answer: %s", w)
