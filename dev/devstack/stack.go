@@ -36,7 +36,7 @@ const (
 // localKeySecret keys the local stack's sale ids derived from
 // Idempotency-Keys (development only; production reads its secret from
 // SSM).
-const localKeySecret = "local-stack-idempotency-keys-only"
+const localKeySecret = "local-stack-idempotency-keys-only" // #nosec G101 -- development-only, not a credential
 
 // packages are the binaries the stack builds, by component.
 var packages = map[string]string{

@@ -148,8 +148,8 @@ type Report struct {
 	// ClosedAt is, per leaving region, when its write gate was closed:
 	// nothing commits there after it.
 	ClosedAt map[string]time.Time `json:"closed_at,omitempty"`
-	Total        time.Duration `json:"total_ns"`
-	OK           bool          `json:"ok"`
+	Total    time.Duration        `json:"total_ns"`
+	OK       bool                 `json:"ok"`
 }
 
 // ErrFailed marks a failover that did not complete.

@@ -263,14 +263,14 @@ func TestAnotherVersionOfTheOperationIsMerged(t *testing.T) {
 		v := e
 		v.OriginRegion, v.CorrelationID = other, "retry in the other region"
 		v.Data = domain.SaleCreated{Product: "Something else", Amount: 1}
-		first, second, earliest := e, v, e
+		first, earliest := e, e
 		if earliestFirst {
 			v.OccurredAt = e.OccurredAt.Add(time.Second)
-			second = v
 		} else {
 			v.OccurredAt = e.OccurredAt.Add(-time.Second)
-			first, second, earliest = e, v, v
+			earliest = v
 		}
+		second := v
 		wantAction(t, r.one(t, message(t, first, nil)), processing.Delete, processing.OutcomeProcessed)
 		r.clock.Advance(2 * time.Minute) // past the takeover delay of the other region's version
 		a := r.one(t, message(t, second, nil))
