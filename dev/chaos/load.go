@@ -142,7 +142,9 @@ func (l *Load) Run(ctx context.Context, apis map[string]string, perRegion int, d
 }
 
 // sale posts one sale until it gets a definitive answer, then reads it
-// back. A client that gives up does so at its first 503.
+// back. A client that gives up does so at its first 503, unless an earlier
+// attempt's outcome is unknown (a 504, another 5xx, no answer): a 503 says
+// only that the request it answers wrote nothing.
 func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i int, givesUp bool) {
 	product := fmt.Sprintf("chaos %s %s #%d %s", l.Tag, region, i, uuid.NewString()[:8])
 	cents := 100 + l.intn(99_900)
@@ -150,10 +152,15 @@ func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i in
 	key := uuid.NewString()
 	deadline := time.Now().Add(l.RetryBudget)
 	backoff := 250 * time.Millisecond
+	// unknown: an earlier attempt's outcome is unknown (a 504, or no
+	// answer at all); then only a 201 (or a definite refusal) settles it,
+	// and a later 503 — "this request wrote nothing" — does not.
+	unknown := false
 	for attempt := 0; attempt < 500 && time.Now().Before(deadline) && ctx.Err() == nil; attempt++ {
 		code, got, err := l.do(ctx, http.MethodPost, base+"/sales", body, key)
 		switch {
 		case err != nil:
+			unknown = true
 			ans.connErr()
 		case code == http.StatusCreated:
 			ans.status(code)
@@ -171,7 +178,7 @@ func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i in
 			}
 			l.readBack(ctx, ans, region, base, got.ID, product, cents)
 			return
-		case code == http.StatusServiceUnavailable && givesUp:
+		case code == http.StatusServiceUnavailable && givesUp && !unknown:
 			ans.status(code)
 			ans.mu.Lock()
 			ans.Abandoned = append(ans.Abandoned, product)
@@ -179,6 +186,7 @@ func (l *Load) sale(ctx context.Context, ans *Answers, region, base string, i in
 			return
 		case code >= 500:
 			ans.status(code)
+			unknown = unknown || code != http.StatusServiceUnavailable
 		default:
 			ans.status(code)
 			ans.wrong("POST %s: %d %q for a valid sale", region, code, got.Error)
